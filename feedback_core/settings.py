@@ -1,0 +1,59 @@
+"""One settings object, read from the environment (documented in the README)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEMO_ORGANISATION = Path(__file__).resolve().parent / "data" / "demo_organisation.json"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FEEDBACK_", extra="ignore")
+
+    database_url: str = Field(
+        default="",
+        description="postgresql://user:password@host:port/dbname; empty = the embedded server",
+    )
+    kafka_bootstrap_servers: str = Field(
+        default="",
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS"),
+        description="empty = hand submissions to the intake handler in-process",
+    )
+    sentry_dsn: str = Field(default="", validation_alias=AliasChoices("SENTRY_DSN"))
+    port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "FEEDBACK_PORT"))
+    host: str = "127.0.0.1"
+    base_url: str = ""
+    secret_key: str = ""
+    local_dir: Path = PROJECT_ROOT / ".local"
+    organisation_file: Path = DEMO_ORGANISATION
+    intake_topic: str = "feedback.intake.v1"
+    dlq_topic: str = "feedback.intake.dlq.v1"
+    consumer_group: str = "core"
+    consumer_batch_size: int = 500
+    views_schema: str = "views"
+    crash_after_store: bool = Field(
+        default=False,
+        description="fault injection for tests: exit after storing a batch, before the commit",
+    )
+
+    @property
+    def public_base_url(self) -> str:
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @cached_property
+    def secret(self) -> bytes:
+        """FEEDBACK_SECRET_KEY, or a key generated once under the local folder (demo runs)."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = self.local_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()

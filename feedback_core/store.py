@@ -1,0 +1,58 @@
+"""Connection parameters for PostgreSQL, shared by the event store and the views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import unquote, urlparse
+
+from feedback_core.application import CasesApplication
+
+
+@dataclass(frozen=True)
+class Database:
+    host: str
+    port: int
+    user: str
+    password: str
+    dbname: str
+
+    @classmethod
+    def from_url(cls, url: str) -> Database:
+        parts = urlparse(url)
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ValueError(f"FEEDBACK_DATABASE_URL must start with postgresql://, got {url!r}")
+        return cls(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 5432,
+            user=unquote(parts.username or "postgres"),
+            password=unquote(parts.password or ""),
+            dbname=(parts.path or "/postgres").lstrip("/") or "postgres",
+        )
+
+    @property
+    def conninfo(self) -> str:
+        return (
+            f"host={self.host} port={self.port} user={self.user} "
+            f"password={self.password} dbname={self.dbname}"
+        )
+
+    @property
+    def url(self) -> str:
+        auth = self.user + (f":{self.password}" if self.password else "")
+        return f"postgresql://{auth}@{self.host}:{self.port}/{self.dbname}"
+
+    def eventsourcing_env(self, pool_size: int = 5) -> dict[str, str]:
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_HOST": self.host,
+            "POSTGRES_PORT": str(self.port),
+            "POSTGRES_USER": self.user,
+            "POSTGRES_PASSWORD": self.password,
+            "POSTGRES_DBNAME": self.dbname,
+            "POSTGRES_POOL_SIZE": str(pool_size),
+            "CREATE_TABLE": "y",
+        }
+
+
+def open_cases_application(db: Database) -> CasesApplication:
+    return CasesApplication(env=db.eventsourcing_env())
