@@ -18,11 +18,25 @@ class CaseStatus(StrEnum):
 class Case(Aggregate):
     """Opened from an intake submission that carries a complaint."""
 
+    class Received(Aggregate.Created):
+        submission_id: UUID
+        tracking_code: str
+        channel: str
+        unit_id: str
+        office_id: str
+        counter_id: str
+        category: str
+        description: str
+        received_at: datetime
+        deadline_rule: str
+        due_on: date
+        rating_id: UUID | None
+
     @staticmethod
     def create_id(submission_id: UUID, **_: object) -> UUID:
         return case_id_for(submission_id)
 
-    @event("Received")
+    @event(Received)
     def __init__(  # noqa: PLR0913 - the created event carries the whole intake context
         self,
         *,

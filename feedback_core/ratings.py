@@ -11,11 +11,22 @@ from feedback_core.identity import rating_id_for
 
 
 class Rating(Aggregate):
+    class Given(Aggregate.Created):
+        submission_id: UUID
+        tracking_code: str
+        channel: str
+        unit_id: str
+        office_id: str
+        counter_id: str
+        score: int
+        given_at: datetime
+        case_id: UUID | None
+
     @staticmethod
     def create_id(submission_id: UUID, **_: object) -> UUID:
         return rating_id_for(submission_id)
 
-    @event("Given")
+    @event(Given)
     def __init__(  # noqa: PLR0913
         self,
         *,

@@ -1,0 +1,1 @@
+"""Read models built from the Cases application's notification log."""

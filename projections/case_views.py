@@ -1,0 +1,96 @@
+"""The case projection: the handlers' queue per unit and the status behind the tracking page."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from psycopg import Cursor, sql
+
+from feedback_core.cases import Case
+from feedback_core.ratings import Rating
+
+SUMMARY_CHARS = 160
+
+_UPSERT_RATING = """
+INSERT INTO {schema}.submission_status AS s
+    (tracking_code, submission_id, case_id, unit_id, office_id, counter_id, channel,
+     rating, status, received_at)
+VALUES (%(tracking_code)s, %(submission_id)s, %(case_id)s, %(unit_id)s, %(office_id)s,
+        %(counter_id)s, %(channel)s, %(score)s, 'rated', %(given_at)s)
+ON CONFLICT (tracking_code) DO UPDATE SET rating = EXCLUDED.rating
+"""
+
+_UPSERT_CASE_STATUS = """
+INSERT INTO {schema}.submission_status AS s
+    (tracking_code, submission_id, case_id, unit_id, office_id, counter_id, channel,
+     category, status, received_at, due_on)
+VALUES (%(tracking_code)s, %(submission_id)s, %(case_id)s, %(unit_id)s, %(office_id)s,
+        %(counter_id)s, %(channel)s, %(category)s, %(status)s, %(received_at)s, %(due_on)s)
+ON CONFLICT (tracking_code) DO UPDATE SET
+    case_id = EXCLUDED.case_id, category = EXCLUDED.category,
+    status = EXCLUDED.status, due_on = EXCLUDED.due_on
+"""
+
+_INSERT_QUEUE = """
+INSERT INTO {schema}.case_queue
+    (case_id, tracking_code, unit_id, office_id, counter_id, channel, category, summary,
+     status, rating, received_at, due_on)
+VALUES (%(case_id)s, %(tracking_code)s, %(unit_id)s, %(office_id)s, %(counter_id)s,
+        %(channel)s, %(category)s, %(summary)s, %(status)s,
+        (SELECT rating FROM {schema}.submission_status WHERE tracking_code = %(tracking_code)s),
+        %(received_at)s, %(due_on)s)
+ON CONFLICT (case_id) DO NOTHING
+"""
+
+def _rating_row(event: Rating.Given) -> dict[str, Any]:
+    return {
+        "tracking_code": event.tracking_code,
+        "submission_id": event.submission_id,
+        "case_id": event.case_id,
+        "unit_id": event.unit_id,
+        "office_id": event.office_id,
+        "counter_id": event.counter_id,
+        "channel": event.channel,
+        "score": event.score,
+        "given_at": event.given_at,
+    }
+
+
+def _case_row(event: Case.Received) -> dict[str, Any]:
+    return {
+        "case_id": event.originator_id,
+        "tracking_code": event.tracking_code,
+        "submission_id": event.submission_id,
+        "unit_id": event.unit_id,
+        "office_id": event.office_id,
+        "counter_id": event.counter_id,
+        "channel": event.channel,
+        "category": event.category,
+        "summary": event.description[:SUMMARY_CHARS],
+        "status": "received",
+        "received_at": event.received_at,
+        "due_on": event.due_on,
+    }
+
+
+class CaseViews:
+    """Applies a page of domain events to the view tables with a few set-based statements."""
+
+    name = "case_views"
+    topics: tuple[str, ...] = ()
+
+    def apply(self, cur: Cursor[Any], schema: str, events: Sequence[Any]) -> None:
+        ratings = [_rating_row(e) for e in events if isinstance(e, Rating.Given)]
+        cases = [_case_row(e) for e in events if isinstance(e, Case.Received)]
+        self._run(cur, schema, _UPSERT_RATING, ratings)
+        self._run(cur, schema, _UPSERT_CASE_STATUS, cases)
+        # After the ratings: the queue row takes the score from submission_status, which
+        # holds it even when a page boundary fell between a rating and its case.
+        self._run(cur, schema, _INSERT_QUEUE, cases)
+
+    @staticmethod
+    def _run(cur: Cursor[Any], schema: str, statement: str, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            query = sql.SQL(statement).format(schema=sql.Identifier(schema))  # type: ignore[arg-type]
+            cur.executemany(query, rows)
