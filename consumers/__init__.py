@@ -1,0 +1,1 @@
+"""Kafka publishers and subscribers (FastStream) around the Cases application."""

@@ -1,0 +1,148 @@
+"""``feedback``: the operator's command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import subprocess
+import sys
+from collections.abc import Callable
+
+from feedback_core.settings import Settings
+
+Command = Callable[[Settings, argparse.Namespace], int]
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from feedback_cli.services import run_all_in_one
+
+    run_all_in_one(settings, seed=not args.no_seed)
+    return 0
+
+
+def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
+    from feedback_cli.stack import run_full_stack
+
+    return run_full_stack(settings, seed=not args.no_seed)
+
+
+def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
+    from feedback_cli.services import run_web
+
+    run_web(settings)
+    return 0
+
+
+def cmd_consume(settings: Settings, args: argparse.Namespace) -> int:
+    from feedback_cli.services import run_consumer
+
+    run_consumer(settings)
+    return 0
+
+
+def cmd_project(settings: Settings, args: argparse.Namespace) -> int:
+    from feedback_cli.services import run_projections
+
+    run_projections(settings)
+    return 0
+
+
+def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
+    from feedback_cli.services import open_core, seed_demo
+    from feedback_cli.wiring import load_organisation
+
+    with open_core(settings) as core:
+        count = asyncio.run(seed_demo(settings, core, load_organisation(settings)))
+    print(f"published {count} demo submissions (already stored ones are skipped by the core)")
+    return 0
+
+
+def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
+    from feedback_cli.services import open_core
+    from projections.case_views import CaseViews
+    from projections.rebuild import compare_schemas, rebuild_into, swap_in
+
+    rebuilt = f"{settings.views_schema}_rebuild"
+    with open_core(settings) as core:
+        count = rebuild_into(core.app, core.db.conninfo, CaseViews(), rebuilt)
+        print(f"replayed {count} events from position zero into schema {rebuilt!r}")
+        differences = compare_schemas(core.db.conninfo, settings.views_schema, rebuilt)
+        for d in differences:
+            print(f"  {d.table}: {d.only_in_first} rows only live, {d.only_in_second} only rebuilt")
+        if not differences:
+            print("the rebuilt views equal the live ones, row by row")
+        if args.compare_only:
+            return 1 if differences else 0
+        swap_in(core.db.conninfo, rebuilt, settings.views_schema)
+        print(f"swapped the rebuilt views in as {settings.views_schema!r}")
+    return 0
+
+
+def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+    from feedback_cli.services import build_web, open_core
+    from feedback_cli.wiring import make_publisher
+
+    with open_core(settings) as core:
+        services = build_web(settings, core, make_publisher(settings, core.app))
+        report = asyncio.run(services.health())
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_qr(settings: Settings, args: argparse.Namespace) -> int:
+    from feedback_cli.wiring import load_organisation
+    from feedback_core.qr_tokens import sign_counter
+
+    for unit, _office, counter in load_organisation(settings).iter_counters():
+        url = f"{settings.public_base_url}/q/{sign_counter(counter.id, settings.secret)}"
+        print(f"{url}\t{unit.name_vi} – {counter.name_vi}")
+    return 0
+
+
+def cmd_infra(settings: Settings, args: argparse.Namespace) -> int:
+    return subprocess.call([sys.executable, "-m", "infra", *args.rest])
+
+
+COMMANDS: dict[str, tuple[Command, str]] = {
+    "run": (cmd_run, "the whole platform in one process on the embedded default, with demo data"),
+    "up": (cmd_up, "the full stack: PostgreSQL, Kafka, web, consumer, projections as processes"),
+    "web": (cmd_web, "the HTTP app"),
+    "consume": (cmd_consume, "the Kafka intake consumer (group 'core')"),
+    "project": (cmd_project, "the projection runner"),
+    "seed": (cmd_seed, "publish the demo submissions (idempotent)"),
+    "rebuild": (cmd_rebuild, "rebuild the views from position zero, compare, swap in"),
+    "status": (cmd_status, "print the health report (event store, log, projections)"),
+    "qr": (cmd_qr, "print the QR URL of every counter"),
+    "infra": (cmd_infra, "start/stop/status of PostgreSQL and Kafka (python -m infra ...)"),
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="feedback", description="Phản ánh operator's command line")
+    sub = p.add_subparsers(dest="command", required=True)
+    for name, (_, help_text) in COMMANDS.items():
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        if name in ("run", "up"):
+            cmd.add_argument("--no-seed", action="store_true", help="do not load demo data")
+        if name == "rebuild":
+            cmd.add_argument("--compare-only", action="store_true", help="compare, do not swap")
+        if name == "infra":
+            cmd.add_argument("rest", nargs=argparse.REMAINDER, help="e.g. up, down, kafka start")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = Settings()
+    from feedback_cli.wiring import init_sentry
+
+    init_sentry(settings)
+    command, _ = COMMANDS[args.command]
+    return command(settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

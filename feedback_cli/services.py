@@ -1,0 +1,180 @@
+"""Long-running services: the web app, the intake consumer, the projection runner."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import uvicorn
+from faststream import FastStream
+from web.app import create_app
+from web.services import WebServices
+
+from consumers.intake_consumer import ConsumerOptions, build_intake_broker
+from consumers.publisher import IntakePublisher
+from feedback_cli.demo_data import demo_submissions
+from feedback_cli.health import HealthProbe
+from feedback_cli.wiring import load_organisation, make_publisher, resolve_database
+from feedback_core.application import CasesApplication
+from feedback_core.organisation import Organisation
+from feedback_core.settings import Settings
+from feedback_core.store import Database, open_cases_application
+from projections.case_views import CaseViews
+from projections.queries import ViewQueries
+from projections.runner import BatchedProjectionRunner
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Core:
+    db: Database
+    app: CasesApplication
+
+
+@contextmanager
+def open_core(settings: Settings) -> Iterator[Core]:
+    db = resolve_database(settings)
+    app = open_cases_application(db)
+    try:
+        yield Core(db, app)
+    finally:
+        app.close()
+
+
+def projection_runner(settings: Settings, core: Core) -> BatchedProjectionRunner:
+    return BatchedProjectionRunner(core.app, core.db.conninfo, CaseViews(), settings.views_schema)
+
+
+@contextmanager
+def projection_thread(settings: Settings, core: Core) -> Iterator[BatchedProjectionRunner]:
+    """The projection runner in a background thread of this process."""
+    runner = projection_runner(settings, core)
+    thread = threading.Thread(target=runner.run_forever, name="projections", daemon=True)
+    thread.start()
+    try:
+        yield runner
+    finally:
+        runner.stop()
+        thread.join(timeout=5)
+        runner.close()
+
+
+def build_web(settings: Settings, core: Core, publisher: IntakePublisher) -> WebServices:
+    queries = ViewQueries(core.db.conninfo, settings.views_schema)
+    return WebServices(
+        settings=settings,
+        organisation=load_organisation(settings),
+        publisher=publisher,
+        queries=queries,
+        health=HealthProbe(settings, core.app, queries, publisher),
+    )
+
+
+async def serve_web(settings: Settings, services: WebServices) -> None:
+    config = uvicorn.Config(
+        create_app(services), host=settings.host, port=settings.port, log_level="info"
+    )
+    await uvicorn.Server(config).serve()
+
+
+def consumer_options(settings: Settings) -> ConsumerOptions:
+    return ConsumerOptions(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        topic=settings.intake_topic,
+        dlq_topic=settings.dlq_topic,
+        group_id=settings.consumer_group,
+        batch_size=settings.consumer_batch_size,
+        crash_after_store=settings.crash_after_store,
+    )
+
+
+def run_consumer(settings: Settings) -> None:
+    """``feedback consume``: the intake subscriber until SIGINT/SIGTERM."""
+    if not settings.kafka_bootstrap_servers:
+        raise SystemExit("feedback consume needs KAFKA_BOOTSTRAP_SERVERS (e.g. 127.0.0.1:9092)")
+    with open_core(settings) as core:
+        broker = build_intake_broker(core.app, consumer_options(settings))
+        asyncio.run(FastStream(broker).run())
+
+
+def run_projections(settings: Settings) -> None:
+    """``feedback project``: the projection runner until SIGINT/SIGTERM."""
+    with open_core(settings) as core:
+        runner = projection_runner(settings, core)
+        try:
+            runner.run_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            runner.close()
+
+
+def run_web(settings: Settings) -> None:
+    """``feedback web``: the HTTP app alone (consumers and projections run elsewhere)."""
+    with open_core(settings) as core:
+        services = build_web(settings, core, make_publisher(settings, core.app))
+        asyncio.run(serve_web(settings, services))
+
+
+def run_all_in_one(settings: Settings, seed: bool = True) -> None:
+    """``feedback run``: web, projections and (with Kafka) the consumer in one process."""
+    with open_core(settings) as core, projection_thread(settings, core):
+        publisher = make_publisher(settings, core.app)
+        services = build_web(settings, core, publisher)
+        asyncio.run(_all_in_one(settings, core, services, seed))
+
+
+async def _all_in_one(settings: Settings, core: Core, services: WebServices, seed: bool) -> None:
+    broker = None
+    if settings.kafka_bootstrap_servers:
+        broker = build_intake_broker(core.app, consumer_options(settings))
+        await broker.start()
+    try:
+        if seed:
+            await seed_demo(settings, core, services.organisation)
+        print_welcome(settings, services)
+        await serve_web(settings, services)
+    finally:
+        if broker is not None:
+            await broker.stop()
+
+
+async def seed_demo(settings: Settings, core: Core, organisation: Organisation) -> int:
+    """Publish the demo submissions through the same path as the citizens' (idempotent)."""
+    submissions = demo_submissions(organisation, datetime.now(UTC))
+    publisher = make_publisher(settings, core.app)
+    await publisher.start()
+    try:
+        for submission in submissions:
+            await publisher.publish(submission)
+    finally:
+        await publisher.stop()
+    return len(submissions)
+
+
+def print_welcome(settings: Settings, services: WebServices) -> None:
+    from feedback_core.qr_tokens import sign_counter
+
+    base = settings.public_base_url
+    org = services.organisation
+    first = next(iter(org.counters.values()))
+    lines = [
+        "",
+        "Phản ánh is running.",
+        f"  Home page:            {base}/",
+        f"  Demo citizen QR page: {base}/q/{sign_counter(first.id, settings.secret)}"
+        f"  ({first.name_vi})",
+        f"  Staff login:          {base}/login",
+        f"  Health:               {base}/healthz",
+        "  Demo logins (password demo-2026):",
+        *(f"    {a.username:<22} {a.role:<8} {a.unit_id}" for a in org.staff.values()),
+        "Press Ctrl-C to stop.",
+        "",
+    ]
+    print("\n".join(lines), flush=True)

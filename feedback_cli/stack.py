@@ -1,0 +1,71 @@
+"""``feedback up``: PostgreSQL and Kafka from infra/, then web, consumer and projection
+runner as separate processes; Ctrl-C stops them all (and the servers this command started)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from feedback_core.settings import Settings
+
+SERVICES = ("consume", "project", "web")
+
+
+def _start_infra() -> tuple[dict[str, str], list[str]]:
+    from infra import kafka, postgres
+
+    servers = {"postgres": postgres, "kafka": kafka}
+    started = [name for name, module in servers.items() if not module.is_running()]
+    pg = postgres.ensure_running()
+    bootstrap = kafka.ensure_running()
+    kafka.create_topics(bootstrap)
+    url = f"postgresql://{pg['user']}@{pg['host']}:{pg['port']}/{pg['dbname']}"
+    return {"FEEDBACK_DATABASE_URL": url, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}, started
+
+
+def _stop_infra(started: list[str]) -> None:
+    from infra import kafka, postgres
+
+    if "kafka" in started:
+        kafka.stop()
+    if "postgres" in started:
+        postgres.stop()
+
+
+def _spawn(command: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "feedback_cli.main", command], env=env)
+
+
+def _terminate(processes: list[subprocess.Popen[bytes]]) -> None:
+    for proc in processes:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + 15
+    for proc in processes:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def run_full_stack(settings: Settings, seed: bool = True) -> int:
+    extra, started = _start_infra()
+    env = {**os.environ, **extra}
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        if seed:
+            subprocess.run([sys.executable, "-m", "feedback_cli.main", "seed"], env=env, check=True)
+        processes = [_spawn(name, env) for name in SERVICES]
+        while all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+        failed = [name for name, p in zip(SERVICES, processes, strict=True) if p.poll()]
+        print(f"stopping: {', '.join(failed) or 'a service'} exited", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        _terminate(processes)
+        _stop_infra(started)

@@ -1,0 +1,52 @@
+"""Build the platform's parts from the settings: database, organisation, publisher."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from consumers.publisher import InProcessIntakePublisher, IntakePublisher, KafkaIntakePublisher
+from feedback_core.application import CasesApplication
+from feedback_core.organisation import Organisation, organisation_from_dict
+from feedback_core.settings import Settings
+from feedback_core.store import Database
+
+log = logging.getLogger(__name__)
+
+
+def resolve_database(settings: Settings) -> Database:
+    """FEEDBACK_DATABASE_URL, or the embedded PostgreSQL server (started if needed)."""
+    if settings.database_url:
+        return Database.from_url(settings.database_url)
+    from infra import postgres
+
+    params = postgres.ensure_running()
+    return Database(
+        host=str(params["host"]),
+        port=int(params["port"]),
+        user=str(params["user"]),
+        password=str(params["password"]),
+        dbname=str(params["dbname"]),
+    )
+
+
+def load_organisation(settings: Settings) -> Organisation:
+    with open(settings.organisation_file, encoding="utf-8") as f:
+        return organisation_from_dict(json.load(f))
+
+
+def make_publisher(settings: Settings, app: CasesApplication) -> IntakePublisher:
+    if settings.kafka_bootstrap_servers:
+        return KafkaIntakePublisher(settings.kafka_bootstrap_servers, settings.intake_topic)
+    return InProcessIntakePublisher(app)
+
+
+def init_sentry(settings: Settings) -> None:
+    if not settings.sentry_dsn:
+        return
+    import sentry_sdk
+
+    from feedback_cli.scrubbing import scrub_event
+
+    sentry_sdk.init(dsn=settings.sentry_dsn, send_default_pii=False, before_send=scrub_event)
+    log.info("Sentry error reporting is on")
