@@ -7,12 +7,24 @@ Command line: ``python -m infra --help``.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["InfraError", "local_dir", "pid_alive", "port_open", "project_root", "tail", "wait_pid_exit"]
+__all__ = [
+    "InfraError",
+    "file_lock",
+    "local_dir",
+    "pid_alive",
+    "port_open",
+    "project_root",
+    "tail",
+    "wait_pid_exit",
+]
 
 
 class InfraError(RuntimeError):
@@ -25,11 +37,23 @@ def project_root() -> Path:
 
 
 def local_dir() -> Path:
-    """Root of all local state (``$FEEDBACK_LOCAL_DIR`` or ``<project>/.local``), created if missing."""
+    """Root of local state: ``$FEEDBACK_LOCAL_DIR`` or ``<project>/.local`` (created)."""
     configured = os.environ.get("FEEDBACK_LOCAL_DIR")
     path = Path(configured).expanduser().resolve() if configured else project_root() / ".local"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Exclusive inter-process lock (flock) held for the duration of the block."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def port_open(host: str, port: int, timeout_s: float = 1.0) -> bool:

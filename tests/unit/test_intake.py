@@ -57,7 +57,12 @@ def test_naive_time_is_refused() -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    [b"not json", b"{}", b'{"schema_version": 2}', to_json(submission()).replace(b'"qr"', b'"fax"')],
+    [
+        b"not json",
+        b"{}",
+        b'{"schema_version": 2}',
+        to_json(submission()).replace(b'"qr"', b'"fax"'),
+    ],
 )
 def test_malformed_events_raise_intake_error(raw: bytes) -> None:
     with pytest.raises(IntakeError):
