@@ -90,6 +90,7 @@ def consumer_options(settings: Settings) -> ConsumerOptions:
         dlq_topic=settings.dlq_topic,
         group_id=settings.consumer_group,
         batch_size=settings.consumer_batch_size,
+        session_timeout_ms=settings.consumer_session_timeout_ms,
         crash_after_store=settings.crash_after_store,
     )
 

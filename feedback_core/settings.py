@@ -14,7 +14,7 @@ DEMO_ORGANISATION = Path(__file__).resolve().parent / "data" / "demo_organisatio
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="FEEDBACK_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="FEEDBACK_", extra="ignore", populate_by_name=True)
 
     database_url: str = Field(
         default="",
@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     dlq_topic: str = "feedback.intake.dlq.v1"
     consumer_group: str = "core"
     consumer_batch_size: int = 500
+    consumer_session_timeout_ms: int = 10_000
     views_schema: str = "views"
     crash_after_store: bool = Field(
         default=False,

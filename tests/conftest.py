@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from feedback_core.store import Database
+from tests.support.platform import LivePlatform, test_settings
+from tests.support.services import fresh_database, fresh_topics, kafka_bootstrap
+
+
+@pytest.fixture
+def database() -> Database:
+    return fresh_database()
+
+
+@pytest.fixture(scope="session")
+def bootstrap() -> str:
+    return kafka_bootstrap()
+
+
+@pytest.fixture
+def topics(bootstrap: str) -> tuple[str, str]:
+    return fresh_topics(bootstrap)
+
+
+@pytest.fixture
+def platform(
+    database: Database, bootstrap: str, topics: tuple[str, str], tmp_path: Path
+) -> Iterator[LivePlatform]:
+    settings = test_settings(database, bootstrap, *topics, tmp_path)
+    live = LivePlatform(settings).start()
+    try:
+        yield live
+    finally:
+        live.stop()
