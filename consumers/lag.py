@@ -14,7 +14,7 @@ def consumer_lag(bootstrap_servers: str, group_id: str, topic: str) -> dict[str,
             TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
         ]
         ends = consumer.end_offsets(partitions)
-        committed = admin.list_consumer_group_offsets(group_id)
+        committed = admin.list_group_offsets(group_id).get(group_id, {})
         end_total = sum(ends.values())
         offsets = [committed[tp].offset for tp in partitions if tp in committed]
         committed_total = sum(offset for offset in offsets if offset >= 0)

@@ -2,12 +2,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from feedback_core.store import Database
-from tests.support.platform import LivePlatform, test_settings
 from tests.support.services import fresh_database, fresh_topics, kafka_bootstrap
+
+if TYPE_CHECKING:
+    from tests.support.platform import LivePlatform
 
 
 @pytest.fixture
@@ -29,6 +32,8 @@ def topics(bootstrap: str) -> tuple[str, str]:
 def platform(
     database: Database, bootstrap: str, topics: tuple[str, str], tmp_path: Path
 ) -> Iterator[LivePlatform]:
+    from tests.support.platform import LivePlatform, test_settings
+
     settings = test_settings(database, bootstrap, *topics, tmp_path)
     live = LivePlatform(settings).start()
     try:
