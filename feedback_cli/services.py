@@ -9,11 +9,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import uvicorn
 from faststream import FastStream
-from web.app import create_app
-from web.services import WebServices
 
 from consumers.intake_consumer import ConsumerOptions, build_intake_broker
 from consumers.publisher import IntakePublisher
@@ -27,6 +26,9 @@ from feedback_core.store import Database, open_cases_application
 from projections.case_views import CaseViews
 from projections.queries import ViewQueries
 from projections.runner import BatchedProjectionRunner
+
+if TYPE_CHECKING:
+    from web.services import WebServices
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,8 @@ def projection_thread(settings: Settings, core: Core) -> Iterator[BatchedProject
 
 
 def build_web(settings: Settings, core: Core, publisher: IntakePublisher) -> WebServices:
+    from web.services import WebServices
+
     queries = ViewQueries(core.db.conninfo, settings.views_schema)
     return WebServices(
         settings=settings,
@@ -77,6 +81,8 @@ def build_web(settings: Settings, core: Core, publisher: IntakePublisher) -> Web
 
 
 async def serve_web(settings: Settings, services: WebServices) -> None:
+    from web.app import create_app
+
     config = uvicorn.Config(
         create_app(services), host=settings.host, port=settings.port, log_level="info"
     )

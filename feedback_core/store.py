@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
+from psycopg.conninfo import make_conninfo
+
 from feedback_core.application import CasesApplication
 
 
@@ -31,9 +33,11 @@ class Database:
 
     @property
     def conninfo(self) -> str:
-        return (
-            f"host={self.host} port={self.port} user={self.user} "
-            f"password={self.password} dbname={self.dbname}"
+        """A libpq connection string, values quoted (an empty password must not swallow
+        the next keyword)."""
+        return make_conninfo(
+            host=self.host, port=self.port, user=self.user, password=self.password,
+            dbname=self.dbname,
         )
 
     @property

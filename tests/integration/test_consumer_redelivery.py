@@ -33,7 +33,8 @@ def consumer_process(
         "FEEDBACK_CONSUMER_SESSION_TIMEOUT_MS": "6000",
         "FEEDBACK_CRASH_AFTER_STORE": "1" if crash else "0",
     }
-    return subprocess.Popen([sys.executable, "-m", "feedback_cli.main", "consume"], env=env, cwd=ROOT)
+    command = [sys.executable, "-m", "feedback_cli.main", "consume"]
+    return subprocess.Popen(command, env=env, cwd=ROOT)
 
 
 async def test_killed_consumer_does_not_duplicate_cases(
