@@ -81,12 +81,16 @@ def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
-    from feedback_cli.services import build_web, open_core
+    from feedback_cli.health import HealthProbe
+    from feedback_cli.services import open_core
     from feedback_cli.wiring import make_publisher
+    from projections.queries import ViewQueries
 
     with open_core(settings) as core:
-        services = build_web(settings, core, make_publisher(settings, core.app))
-        report = asyncio.run(services.health())
+        views = ViewQueries(core.db.conninfo, settings.views_schema)
+        probe = HealthProbe(settings, core.app, views, make_publisher(settings, core.app))
+        report = probe.collect()
+        views.close()
     print(json.dumps(report, indent=2, ensure_ascii=False))
     return 0
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m infra kafka|postgres|up|down|status ...``."""
+"""Command line: ``python -m infra kafka|postgres|up|down|status|browser ...``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from infra import InfraError, kafka, postgres
+from infra import InfraError, browser, kafka, postgres
 
 
 def _kafka(action: str) -> int:
@@ -47,6 +47,11 @@ def _down() -> int:
     return 0
 
 
+def _browser() -> int:
+    print(f"chromium: {browser.ensure_chromium()}")
+    return 0
+
+
 def _status() -> int:
     codes = [kafka.status(), postgres.status()]
     return 0 if not any(codes) else 3
@@ -62,13 +67,16 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("up", help="start Kafka and PostgreSQL")
     commands.add_parser("down", help="stop Kafka and PostgreSQL")
     commands.add_parser("status", help="status of both (exit 0 only if both run)")
+    commands.add_parser("browser", help="install Debian's Chromium for browser tests if missing")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; exit codes: 0 ok/running, 1 error, 3 not running."""
     args = _parser().parse_args(argv)
-    simple: dict[str, Callable[[], int]] = {"up": _up, "down": _down, "status": _status}
+    simple: dict[str, Callable[[], int]] = {
+        "up": _up, "down": _down, "status": _status, "browser": _browser,
+    }
     try:
         if args.command == "kafka":
             return _kafka(args.action)
