@@ -130,11 +130,30 @@ def run_web(settings: Settings) -> None:
 
 
 def run_all_in_one(settings: Settings, seed: bool = True) -> None:
-    """``feedback run``: web, projections and (with Kafka) the consumer in one process."""
-    with open_core(settings) as core, projection_thread(settings, core):
-        publisher = make_publisher(settings, core.app)
-        services = build_web(settings, core, publisher)
-        asyncio.run(_all_in_one(settings, core, services, seed))
+    """``feedback run``: web, projections and (with Kafka) the consumer in one process.
+
+    The embedded PostgreSQL server is stopped on the way out when this command started it.
+    """
+    with embedded_database_scope(settings), open_core(settings) as core:
+        with projection_thread(settings, core):
+            publisher = make_publisher(settings, core.app)
+            services = build_web(settings, core, publisher)
+            asyncio.run(_all_in_one(settings, core, services, seed))
+
+
+@contextmanager
+def embedded_database_scope(settings: Settings) -> Iterator[None]:
+    if settings.database_url:
+        yield
+        return
+    from infra import postgres
+
+    was_running = postgres.is_running()
+    try:
+        yield
+    finally:
+        if not was_running:
+            postgres.stop()
 
 
 async def _all_in_one(settings: Settings, core: Core, services: WebServices, seed: bool) -> None:
