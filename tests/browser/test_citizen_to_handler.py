@@ -1,0 +1,71 @@
+"""In headless Chromium on a 360 px phone: a citizen rates and complains from the demo QR
+page, reads the tracking code, opens the tracking page; a handler logs in and sees the case."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.support.platform import LivePlatform
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+SHOTS = Path(__file__).resolve().parents[2] / "test-results"
+COMPLAINT = "Tôi phải đi lại ba lần vì mỗi lần được yêu cầu bổ sung một giấy tờ khác nhau."
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_citizen_complains_and_the_handler_sees_the_case(
+    platform: LivePlatform, phone: Page
+) -> None:
+    phone.goto(platform.base_url + "/")
+    phone.locator("a[href^='/q/nhat-tan-q1.']").first.click()
+    expect(phone.locator("h1")).to_contain_text("Quầy 1")
+    no_horizontal_scroll = phone.evaluate("document.documentElement.scrollWidth <= 360")
+    assert no_horizontal_scroll, "the QR page must fit a 360 px screen"
+
+    phone.get_by_text("Không hài lòng", exact=True).click()
+    phone.select_option("#category", "second_trip")
+    phone.fill("#description", COMPLAINT)
+    shot(phone, "qr-page-filled")
+    phone.get_by_role("button", name="Gửi đánh giá").click()
+
+    code_text = phone.locator("p.code").inner_text().strip()
+    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}", code_text)
+    expect(phone.locator("[role=status]")).to_contain_text("Đã gửi thành công")
+    platform.wait_for_submission(code_text)
+
+    phone.goto(platform.base_url + "/")
+    phone.fill("#code", code_text.lower().replace("-", " "))
+    phone.get_by_role("button", name="Tra cứu").click()
+    expect(phone.locator("p.code")).to_have_text(code_text)
+    expect(phone.locator("dl.details")).to_contain_text("Đã tiếp nhận")
+    expect(phone.locator("dl.details")).to_contain_text("Hẹn lại, phải đi lại nhiều lần")
+    shot(phone, "tracking-page")
+
+    phone.goto(platform.base_url + "/login")
+    phone.fill("#username", "canbo.nhattan")
+    phone.fill("#password", "demo-2026")
+    phone.locator("form button[type=submit]").click()
+    phone.wait_for_url(re.compile(r".*/staff/queue"))
+    row = phone.locator("tr", has_text=code_text)
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(COMPLAINT[:40])
+    shot(phone, "handler-queue")
+
+
+def test_english_switch_and_clear_error_for_a_forged_code(
+    platform: LivePlatform, phone: Page
+) -> None:
+    phone.goto(platform.base_url + "/q/nhat-tan-q1.aaaaaaaaaa")
+    expect(phone.locator("body")).to_contain_text("Mã QR không hợp lệ")
+    phone.get_by_role("link", name="English").click()
+    expect(phone.locator("html")).to_have_attribute("lang", "en")
+    expect(phone.locator("body")).to_contain_text("QR code")
