@@ -145,7 +145,11 @@ def main(argv: list[str] | None = None) -> int:
 
     init_sentry(settings)
     command, _ = COMMANDS[args.command]
-    return command(settings, args)
+    try:
+        return command(settings, args)
+    except KeyboardInterrupt:  # Ctrl-C: the services' own shutdown has already run
+        print("stopped", file=sys.stderr)
+        return 0
 
 
 if __name__ == "__main__":

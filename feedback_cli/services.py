@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -80,13 +81,31 @@ def build_web(settings: Settings, core: Core, publisher: IntakePublisher) -> Web
     )
 
 
+class QuietServer(uvicorn.Server):
+    """Stops on SIGINT/SIGTERM like uvicorn, without re-raising the signal afterwards, so
+    Ctrl-C ends ``feedback run`` through the normal shutdown path and exit code 0."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        handled = (signal.SIGINT, signal.SIGTERM)
+        original = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
+
+
 async def serve_web(settings: Settings, services: WebServices) -> None:
     from web.app import create_app
 
     config = uvicorn.Config(
         create_app(services), host=settings.host, port=settings.port, log_level="info"
     )
-    await uvicorn.Server(config).serve()
+    await QuietServer(config).serve()
 
 
 def consumer_options(settings: Settings) -> ConsumerOptions:
@@ -189,7 +208,8 @@ def print_welcome(settings: Settings, services: WebServices) -> None:
 
     base = settings.public_base_url
     org = services.organisation
-    first = next(iter(org.counters.values()))
+    handler_units = {a.unit_id for a in org.staff.values() if a.role == "handler"}
+    first = next(c for u, _, c in org.iter_counters() if u.id in handler_units)
     lines = [
         "",
         "Phản ánh is running.",
