@@ -153,11 +153,14 @@ def run_all_in_one(settings: Settings, seed: bool = True) -> None:
 
     The embedded PostgreSQL server is stopped on the way out when this command started it.
     """
-    with embedded_database_scope(settings), open_core(settings) as core:
-        with projection_thread(settings, core):
-            publisher = make_publisher(settings, core.app)
-            services = build_web(settings, core, publisher)
-            asyncio.run(_all_in_one(settings, core, services, seed))
+    with (
+        embedded_database_scope(settings),
+        open_core(settings) as core,
+        projection_thread(settings, core),
+    ):
+        publisher = make_publisher(settings, core.app)
+        services = build_web(settings, core, publisher)
+        asyncio.run(_all_in_one(settings, core, services, seed))
 
 
 @contextmanager

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from uuid import UUID, uuid4
 
+import anyio
+import pytest
 from fastapi.testclient import TestClient
 from web_doubles import NOW, RecordingPublisher, hidden
 
@@ -11,6 +13,7 @@ from feedback_core.identity import tracking_code_for
 from feedback_core.intake import Channel, ComplaintCategory
 from feedback_core.qr_tokens import sign_counter
 from feedback_core.settings import Settings
+from web import citizen
 
 BAD_QR_VI = "Mã QR không hợp lệ hoặc đã bị thay đổi"
 
@@ -195,3 +198,16 @@ def test_forged_token_in_english(client: TestClient) -> None:
     answer = client.get("/q/nhat-tan-q1.aaaaaaaaaa?lang=en")
     assert answer.status_code == 404
     assert "This QR code is not valid or has been altered" in answer.text
+
+
+def test_a_publish_that_hangs_is_answered_with_503(
+    client: TestClient, token: str, publisher: RecordingPublisher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def hang(submission: object) -> None:
+        await anyio.sleep(10)
+
+    monkeypatch.setattr(citizen, "PUBLISH_TIMEOUT_SECONDS", 0.05)
+    monkeypatch.setattr(publisher, "publish", hang)
+    answer = post(client, token, submission_id=str(uuid4()), rating="4", description="Chờ lâu")
+    assert answer.status_code == 503
+    assert "Chờ lâu" in answer.text
