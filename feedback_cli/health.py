@@ -63,9 +63,9 @@ class HealthProbe:
         try:
             positions = self.views.positions()
         except Exception as exc:
-            return {name: {"ok": False, "error": type(exc).__name__} for name in PROJECTIONS}
-        report = {}
+            return {"ok": False, "error": type(exc).__name__}
+        report: dict[str, Any] = {"ok": True}
         for name in PROJECTIONS:
             position = positions.get(name, 0)
-            report[name] = {"ok": True, "position": position, "lag": head - position}
+            report[name] = {"position": position, "lag": head - position}
         return report

@@ -133,10 +133,10 @@ def run_projections(settings: Settings) -> None:
     """``feedback project``: the projection runner until SIGINT/SIGTERM."""
     with open_core(settings) as core:
         runner = projection_runner(settings, core)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: runner.stop())
         try:
             runner.run_forever()
-        except KeyboardInterrupt:
-            pass
         finally:
             runner.close()
 

@@ -36,13 +36,16 @@ def _stop_infra(started: list[str]) -> None:
 
 
 def _spawn(command: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "feedback_cli.main", command], env=env)
+    # A session of its own: Ctrl-C reaches only this parent, which stops each child once.
+    return subprocess.Popen(
+        [sys.executable, "-m", "feedback_cli.main", command], env=env, start_new_session=True
+    )
 
 
 def _terminate(processes: list[subprocess.Popen[bytes]]) -> None:
     for proc in processes:
         if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + 15
     for proc in processes:
         try:

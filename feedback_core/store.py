@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
+import psycopg
 from psycopg.conninfo import make_conninfo
 
 from feedback_core.application import CasesApplication
@@ -58,5 +59,16 @@ class Database:
         }
 
 
+SCHEMA_LOCK = 0x6665_6462  # pg_advisory_lock key held while the library creates its tables
+
+
 def open_cases_application(db: Database) -> CasesApplication:
-    return CasesApplication(env=db.eventsourcing_env())
+    """Construct the application; processes starting together take turns to create the
+    tables (the library's CREATE OR REPLACE FUNCTION fails with 'tuple concurrently
+    updated' when two run at once)."""
+    with psycopg.connect(db.conninfo, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        try:
+            return CasesApplication(env=db.eventsourcing_env())
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))

@@ -19,6 +19,7 @@ from feedback_cli.services import Core, build_web, consumer_options, projection_
 from feedback_cli.wiring import make_publisher
 from feedback_core.settings import Settings
 from feedback_core.store import Database, open_cases_application
+from projections.queries import ViewQueries
 
 
 def free_port() -> int:
@@ -101,5 +102,7 @@ class LivePlatform:
         if self._server:
             self._server.should_exit = True
         self._thread.join(timeout=30)
-        self.services.queries.close()
+        queries = self.services.queries
+        if isinstance(queries, ViewQueries):
+            queries.close()
         self.core.app.close()

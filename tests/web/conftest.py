@@ -7,11 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from web_doubles import NOW, FakeHealth, FakeQueries, RecordingPublisher
 
 from feedback_core.organisation import Organisation, organisation_from_dict
 from feedback_core.qr_tokens import sign_counter
 from feedback_core.settings import DEMO_ORGANISATION, Settings
+from tests.web.web_doubles import NOW, FakeHealth, FakeQueries, RecordingPublisher
 from web.app import create_app
 from web.services import WebServices
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from web_doubles import FakeHealth
 
+from tests.web.web_doubles import FakeHealth
 from web.services import WebServices
 
 

@@ -7,12 +7,12 @@ from uuid import UUID, uuid4
 import anyio
 import pytest
 from fastapi.testclient import TestClient
-from web_doubles import NOW, RecordingPublisher, hidden
 
 from feedback_core.identity import tracking_code_for
 from feedback_core.intake import Channel, ComplaintCategory
 from feedback_core.qr_tokens import sign_counter
 from feedback_core.settings import Settings
+from tests.web.web_doubles import NOW, RecordingPublisher, hidden
 from web import citizen
 
 BAD_QR_VI = "Mã QR không hợp lệ hoặc đã bị thay đổi"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 from fastapi.testclient import TestClient
-from web_doubles import FakeQueries, hidden, queue_row
 
 from feedback_core.organisation import Organisation
+from tests.web.web_doubles import FakeQueries, hidden, queue_row
 
 PASSWORD = "demo-2026"
 

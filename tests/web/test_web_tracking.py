@@ -6,11 +6,11 @@ from datetime import date
 from uuid import uuid4
 
 from fastapi.testclient import TestClient
-from web_doubles import FakeQueries, status_row
 
 from feedback_core.identity import case_id_for, tracking_code_for
 from feedback_core.qr_tokens import sign_counter
 from feedback_core.settings import Settings
+from tests.web.web_doubles import FakeQueries, status_row
 
 
 def test_landing_lists_every_counter_with_its_qr_link(

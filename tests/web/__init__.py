@@ -1,0 +1,1 @@
+"""Tests of the web front, with doubles of the view queries and the publisher."""

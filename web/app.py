@@ -1,0 +1,59 @@
+"""The ASGI app: ``create_app(services)`` wires routes, templates, sessions and headers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.staticfiles import StaticFiles
+
+from web.citizen import citizen_routes
+from web.errors import install_error_handlers
+from web.health import health_routes
+from web.i18n import load_translations
+from web.middleware import remember_language, security_headers
+from web.rendering import Renderer
+from web.services import WebServices
+from web.staff import staff_routes
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+SESSION_COOKIE = "phananh_session"
+SESSION_SECONDS = 8 * 3600  # one working day
+
+
+def create_app(services: WebServices) -> FastAPI:
+    renderer = Renderer(load_translations())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await services.publisher.start()
+        try:
+            yield
+        finally:
+            await services.publisher.stop()
+
+    app = FastAPI(
+        title="Phản ánh", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
+    app.state.services = services
+    install_error_handlers(app, renderer)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(citizen_routes(services, renderer))
+    app.include_router(staff_routes(services, renderer))
+    app.include_router(health_routes(services))
+    # Added last = outermost: the security headers wrap everything, the session is innermost.
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=services.settings.secret.decode(),
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_SECONDS,
+        same_site="lax",
+        https_only=False,
+    )
+    app.add_middleware(BaseHTTPMiddleware, dispatch=remember_language)
+    app.add_middleware(BaseHTTPMiddleware, dispatch=security_headers)
+    return app

@@ -1,0 +1,214 @@
+"""Citizen pages: the landing page, the QR form of a counter, and tracking by code."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from uuid import uuid4
+
+import anyio
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from feedback_core.identity import normalise_tracking_code, tracking_code_for
+from feedback_core.intake import IntakeSubmission
+from feedback_core.organisation import Counter, Office, Organisation, Unit, UnknownCounter
+from feedback_core.qr_tokens import sign_counter, verify_counter_token
+from projections.queries import SubmissionStatus
+from web.errors import error_page
+from web.forms import (
+    BadSubmissionId,
+    FieldError,
+    Placement,
+    QrForm,
+    form_errors,
+    parse_submission_id,
+    to_submission,
+)
+from web.i18n import N_, locale_for
+from web.labels import CATEGORY_LABELS, RATING_LABELS
+from web.rendering import Renderer
+from web.services import WebServices
+
+log = logging.getLogger(__name__)
+
+PUBLISH_TIMEOUT_SECONDS = 15  # then say "try again": the retry carries the same submission id
+MAX_FORM_BYTES = 100_000  # 4,000 Vietnamese characters percent-encoded are about 36 kB
+
+BAD_QR = N_(
+    "Mã QR không hợp lệ hoặc đã bị thay đổi. Vui lòng quét lại mã tại quầy hoặc hỏi cán bộ."
+)
+BAD_FORM = N_("Biểu mẫu không hợp lệ hoặc đã cũ. Vui lòng kiểm tra lại và bấm Gửi.")
+NOT_RECEIVED = N_(
+    "Hệ thống chưa nhận được đánh giá của bạn. Nội dung bạn nhập vẫn còn bên dưới — "
+    "vui lòng bấm Gửi lại sau ít phút."
+)
+BAD_QR_TITLE = N_("Mã QR không hợp lệ")
+UNKNOWN_CODE_TITLE = N_("Không tìm thấy mã theo dõi")
+CHECK_FIELDS = N_("Vui lòng kiểm tra lại các mục được đánh dấu bên dưới.")
+BAD_CODE = N_("Mã theo dõi không hợp lệ. Mã gồm 10 chữ và số, ví dụ 7KQ2M-9XH4T.")
+UNKNOWN_CODE = N_("Không tìm thấy mã theo dõi. Vui lòng kiểm tra lại mã trên màn hình xác nhận.")
+
+
+@dataclass(frozen=True)
+class Place:
+    unit: Unit
+    office: Office
+    counter: Counter
+
+    @property
+    def placement(self) -> Placement:
+        return Placement(self.unit.id, self.office.id, self.counter.id)
+
+
+def find_place(org: Organisation, key: bytes, token: str) -> Place | None:
+    """The counter a QR token names, or None for a forged, edited or retired one."""
+    counter_id = verify_counter_token(token, key)
+    if counter_id is None:
+        return None
+    try:
+        counter = org.counter(counter_id)
+    except UnknownCounter:
+        return None
+    return Place(org.unit_of(counter), org.office_of(counter), counter)
+
+
+CounterLinks = list[tuple[Counter, str]]
+Directory = list[tuple[Unit, list[tuple[Office, CounterLinks]]]]
+
+
+def directory(org: Organisation, key: bytes) -> Directory:
+    """Units, their offices, and each office's counters with the token of its QR page."""
+    return [
+        (unit, [(office, _counters(org, office, key)) for office in _offices(org, unit)])
+        for unit in org.units.values()
+    ]
+
+
+def _offices(org: Organisation, unit: Unit) -> list[Office]:
+    return [office for office in org.offices.values() if office.unit_id == unit.id]
+
+
+def _counters(org: Organisation, office: Office, key: bytes) -> CounterLinks:
+    return [
+        (counter, sign_counter(counter.id, key))
+        for counter in org.counters.values()
+        if counter.office_id == office.id
+    ]
+
+
+def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
+    router = APIRouter()
+    org = services.organisation
+    key = services.settings.secret
+
+    def render_form(
+        request: Request,
+        place: Place,
+        form: QrForm,
+        *,
+        errors: dict[str, FieldError] | None = None,
+        notice: str | None = None,
+        status_code: int = 200,
+    ) -> Response:
+        context = {
+            "place": place,
+            "form": form,
+            "errors": errors or {},
+            "notice": notice or (CHECK_FIELDS if errors else None),
+            "ratings": list(RATING_LABELS.items()),
+            "categories": list(CATEGORY_LABELS.items()),
+            "action": f"{request.url.path}?lang={locale_for(request)}",
+        }
+        return renderer.render(request, "qr.html", context, status_code)
+
+    async def published(submission: IntakeSubmission) -> bool:
+        """True once the intake log acknowledged it; on failure the citizen is asked to retry."""
+        try:
+            with anyio.fail_after(PUBLISH_TIMEOUT_SECONDS):
+                await services.publisher.publish(submission)
+        except Exception:
+            log.exception("publishing submission %s failed", submission.submission_id)
+            return False
+        return True
+
+    async def _lookup(code: str, quiet: bool) -> SubmissionStatus | None:
+        """Right after sending, a read-side outage must not hide the confirmation."""
+        try:
+            return await anyio.to_thread.run_sync(services.queries.submission, code)
+        except Exception:
+            if not quiet:
+                raise
+            log.exception("tracking lookup failed for %s", code)
+            return None
+
+    @router.get("/")
+    async def landing(request: Request) -> Response:
+        return renderer.render(request, "index.html", {"units": directory(org, key)})
+
+    @router.get("/q/{token}")
+    async def qr_page(request: Request, token: str) -> Response:
+        place = find_place(org, key, token)
+        if place is None:
+            return error_page(renderer, request, 404, BAD_QR, BAD_QR_TITLE)
+        return render_form(request, place, QrForm(submission_id=str(uuid4())))
+
+    @router.post("/q/{token}")
+    async def qr_submit(request: Request, token: str) -> Response:
+        place = find_place(org, key, token)
+        if place is None:
+            return error_page(renderer, request, 404, BAD_QR, BAD_QR_TITLE)
+        if _too_large(request):
+            return error_page(renderer, request, 413)
+        form = QrForm.from_mapping(await request.form())
+        try:
+            parse_submission_id(form)
+        except BadSubmissionId:
+            fresh = replace(form, submission_id=str(uuid4()))
+            return render_form(request, place, fresh, notice=BAD_FORM, status_code=400)
+        errors = form_errors(form)
+        if errors:
+            return render_form(request, place, form, errors=errors, status_code=422)
+        submission = to_submission(form, place.placement, services.clock(), locale_for(request))
+        if not await published(submission):
+            return render_form(request, place, form, notice=NOT_RECEIVED, status_code=503)
+        code = tracking_code_for(submission.submission_id)
+        return RedirectResponse(f"/t/{code}?new=1", status_code=303)
+
+    @router.get("/t")
+    async def track_lookup(request: Request, code: str = "") -> Response:
+        normal = normalise_tracking_code(code)
+        if normal:
+            return RedirectResponse(f"/t/{normal}", status_code=303)
+        context = {"code": code, "error": FieldError(BAD_CODE)}
+        return renderer.render(request, "track.html", context, 400)
+
+    @router.get("/t/{code}")
+    async def tracking(request: Request, code: str, new: str = "") -> Response:
+        normal = normalise_tracking_code(code)
+        if not normal:
+            return error_page(renderer, request, 404, BAD_CODE, UNKNOWN_CODE_TITLE)
+        is_new = new == "1"
+        status = await _lookup(normal, quiet=is_new)
+        if status is None and not is_new:
+            return error_page(renderer, request, 404, UNKNOWN_CODE, UNKNOWN_CODE_TITLE)
+        context = {"code": normal, "status": status, "new": is_new, **_names(org, status)}
+        return renderer.render(request, "tracking.html", context)
+
+    return router
+
+
+def _too_large(request: Request) -> bool:
+    length = request.headers.get("content-length", "")
+    return length.isdigit() and int(length) > MAX_FORM_BYTES
+
+
+def _names(org: Organisation, status: SubmissionStatus | None) -> dict[str, object]:
+    if status is None:
+        return {"unit": None, "office": None, "counter": None}
+    return {
+        "unit": org.units.get(status.unit_id),
+        "office": org.offices.get(status.office_id),
+        "counter": org.counters.get(status.counter_id),
+    }

@@ -1,0 +1,119 @@
+"""The citizen QR form: what was typed, its validation, and the IntakeSubmission it becomes."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from feedback_core.intake import (
+    MAX_DESCRIPTION_CHARS,
+    Channel,
+    ComplaintCategory,
+    IntakeSubmission,
+)
+from web.i18n import N_
+
+RATINGS = ("1", "2", "3", "4", "5")
+# C0 controls other than tab and newline: PostgreSQL text refuses NUL, and none belong in prose.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class FieldError:
+    message: str  # a Vietnamese msgid, translated where it is shown
+    params: Mapping[str, int] = field(default_factory=dict)
+
+
+class BadSubmissionId(ValueError):
+    """The hidden idempotency key is missing or not a UUID: the page was not ours or is broken."""
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the QR code hangs: fixed by the signed token, never by the form."""
+
+    unit_id: str
+    office_id: str
+    counter_id: str
+
+
+def clean_text(text: str) -> str:
+    """NFC (some keyboards send decomposed Vietnamese), LF line ends, no control characters."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("", text)
+
+
+@dataclass(frozen=True)
+class QrForm:
+    """The form as typed, kept as text so a rejected form can be shown again unchanged."""
+
+    submission_id: str = ""
+    rating: str = ""
+    category: str = ""
+    description: str = ""
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> QrForm:
+        def text(name: str) -> str:
+            value = data.get(name)
+            return value if isinstance(value, str) else ""
+
+        return cls(
+            submission_id=text("submission_id").strip(),
+            rating=text("rating").strip(),
+            category=text("category").strip(),
+            description=clean_text(text("description")),
+        )
+
+    @property
+    def text(self) -> str:
+        return self.description.strip()
+
+
+def parse_submission_id(form: QrForm) -> UUID:
+    try:
+        return UUID(form.submission_id)
+    except ValueError:
+        raise BadSubmissionId(form.submission_id) from None
+
+
+def form_errors(form: QrForm) -> dict[str, FieldError]:
+    """Problems by field name; empty when the form can be published."""
+    errors: dict[str, FieldError] = {}
+    if form.rating not in RATINGS:
+        errors["rating"] = FieldError(N_("Vui lòng chọn mức độ hài lòng"))
+    if form.category and form.category not in set(ComplaintCategory):
+        errors["category"] = FieldError(N_("Loại phản ánh không hợp lệ, vui lòng chọn lại"))
+    if len(form.text) > MAX_DESCRIPTION_CHARS:
+        errors["description"] = FieldError(
+            N_("Nội dung quá dài: %(n)s ký tự, tối đa 4.000 ký tự"), {"n": len(form.text)}
+        )
+    elif form.category and not form.text:
+        # The core opens a case only for a text; without one the chosen category would be lost.
+        errors["description"] = FieldError(
+            N_("Vui lòng mô tả ngắn gọn sự việc khi chọn loại phản ánh")
+        )
+    return errors
+
+
+def to_submission(
+    form: QrForm, place: Placement, submitted_at: datetime, locale: str
+) -> IntakeSubmission:
+    """The intake event of a form that passed ``form_errors`` (raises IntakeError otherwise)."""
+    return IntakeSubmission(
+        submission_id=parse_submission_id(form),
+        channel=Channel.QR,
+        unit_id=place.unit_id,
+        office_id=place.office_id,
+        counter_id=place.counter_id,
+        submitted_at=submitted_at,
+        rating=int(form.rating),
+        description=form.text,
+        category=ComplaintCategory(form.category) if form.category else None,
+        locale=locale,
+    )
