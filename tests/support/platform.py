@@ -11,8 +11,6 @@ from pathlib import Path
 
 import httpx
 import uvicorn
-from web.app import create_app
-from web.services import WebServices
 
 from consumers.intake_consumer import build_intake_broker
 from feedback_cli.services import Core, build_web, consumer_options, projection_thread
@@ -20,6 +18,8 @@ from feedback_cli.wiring import make_publisher
 from feedback_core.settings import Settings
 from feedback_core.store import Database, open_cases_application
 from projections.queries import ViewQueries
+from web.app import create_app
+from web.services import WebServices
 
 
 def free_port() -> int:
