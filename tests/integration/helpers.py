@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from kafka import KafkaConsumer, TopicPartition
 
@@ -12,7 +14,16 @@ from consumers.publisher import KafkaIntakePublisher
 from feedback_core.intake import IntakeSubmission
 
 
-async def publish_all(bootstrap: str, topic: str, submissions: Sequence[IntakeSubmission]) -> None:
+def publish_all(bootstrap: str, topic: str, submissions: Sequence[IntakeSubmission]) -> None:
+    """Publish through the real Kafka publisher, on an event loop of its own thread (the
+    browser tests' Playwright keeps a loop running in the main thread)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, _publish_all(bootstrap, topic, submissions)).result()
+
+
+async def _publish_all(
+    bootstrap: str, topic: str, submissions: Sequence[IntakeSubmission]
+) -> None:
     publisher = KafkaIntakePublisher(bootstrap, topic)
     await publisher.start()
     try:

@@ -37,11 +37,11 @@ def consumer_process(
     return subprocess.Popen(command, env=env, cwd=ROOT)
 
 
-async def test_killed_consumer_does_not_duplicate_cases(
+def test_killed_consumer_does_not_duplicate_cases(
     database: Database, bootstrap: str, topics: tuple[str, str]
 ) -> None:
     subs = [submission() for _ in range(5)]
-    await publish_all(bootstrap, topics[0], subs)
+    publish_all(bootstrap, topics[0], subs)
     group = f"core-{topics[0]}"
 
     crashing = consumer_process(database, bootstrap, topics, crash=True)
