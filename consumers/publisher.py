@@ -6,6 +6,7 @@ the key is the unit, so one unit's submissions keep their order in one partition
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import anyio
@@ -25,6 +26,16 @@ class IntakePublisher(Protocol):
     async def stop(self) -> None: ...
 
     def describe(self) -> dict[str, object]: ...
+
+
+async def publish_all(publisher: IntakePublisher, submissions: Sequence[IntakeSubmission]) -> None:
+    """Start the publisher, publish in order, stop it (seeding, tests, benchmarks)."""
+    await publisher.start()
+    try:
+        for submission in submissions:
+            await publisher.publish(submission)
+    finally:
+        await publisher.stop()
 
 
 def producer_broker(bootstrap_servers: str) -> KafkaBroker:

@@ -16,7 +16,7 @@ import uvicorn
 from faststream import FastStream
 
 from consumers.intake_consumer import ConsumerOptions, build_intake_broker
-from consumers.publisher import IntakePublisher
+from consumers.publisher import IntakePublisher, publish_all
 from feedback_cli.demo_data import demo_submissions
 from feedback_cli.health import HealthProbe
 from feedback_cli.wiring import load_organisation, make_publisher, resolve_database
@@ -196,13 +196,7 @@ async def _all_in_one(settings: Settings, core: Core, services: WebServices, see
 async def seed_demo(settings: Settings, core: Core, organisation: Organisation) -> int:
     """Publish the demo submissions through the same path as the citizens' (idempotent)."""
     submissions = demo_submissions(organisation, datetime.now(UTC))
-    publisher = make_publisher(settings, core.app)
-    await publisher.start()
-    try:
-        for submission in submissions:
-            await publisher.publish(submission)
-    finally:
-        await publisher.stop()
+    await publish_all(make_publisher(settings, core.app), submissions)
     return len(submissions)
 
 

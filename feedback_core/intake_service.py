@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import Aggregate
@@ -16,21 +17,28 @@ LOCAL_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 FEEDBACK_RULE = "service_feedback"
 
 
+def _submission_context(sub: IntakeSubmission) -> dict[str, Any]:
+    """Where and how the submission came in: carried by both the Rating and the Case."""
+    return {
+        "submission_id": sub.submission_id,
+        "tracking_code": tracking_code_for(sub.submission_id),
+        "channel": sub.channel.value,
+        "unit_id": sub.unit_id,
+        "office_id": sub.office_id,
+        "counter_id": sub.counter_id,
+    }
+
+
 def aggregates_for(
     sub: IntakeSubmission,
     calendar: BusinessCalendar,
     rules: dict[str, DeadlineRule] = DEFAULT_RULES,
 ) -> list[Aggregate]:
     """The Rating, and the Case when the submission carries a complaint."""
-    code = tracking_code_for(sub.submission_id)
     case_id = case_id_for(sub.submission_id) if sub.has_complaint else None
+    context = _submission_context(sub)
     rating = Rating(
-        submission_id=sub.submission_id,
-        tracking_code=code,
-        channel=sub.channel.value,
-        unit_id=sub.unit_id,
-        office_id=sub.office_id,
-        counter_id=sub.counter_id,
+        **context,
         score=sub.rating,
         given_at=sub.submitted_at,
         case_id=case_id,
@@ -40,12 +48,7 @@ def aggregates_for(
     rule = rules[FEEDBACK_RULE]
     received_on = sub.submitted_at.astimezone(LOCAL_ZONE).date()
     case = Case(
-        submission_id=sub.submission_id,
-        tracking_code=code,
-        channel=sub.channel.value,
-        unit_id=sub.unit_id,
-        office_id=sub.office_id,
-        counter_id=sub.counter_id,
+        **context,
         category=(sub.category or ComplaintCategory.OTHER).value,
         description=sub.description.strip(),
         received_at=sub.submitted_at,

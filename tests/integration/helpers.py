@@ -10,27 +10,16 @@ from concurrent.futures import ThreadPoolExecutor
 from kafka import KafkaConsumer, TopicPartition
 
 from consumers.lag import consumer_lag
-from consumers.publisher import KafkaIntakePublisher
+from consumers.publisher import KafkaIntakePublisher, publish_all
 from feedback_core.intake import IntakeSubmission
 
 
-def publish_all(bootstrap: str, topic: str, submissions: Sequence[IntakeSubmission]) -> None:
+def publish_to_topic(bootstrap: str, topic: str, submissions: Sequence[IntakeSubmission]) -> None:
     """Publish through the real Kafka publisher, on an event loop of its own thread (the
     browser tests' Playwright keeps a loop running in the main thread)."""
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, _publish_all(bootstrap, topic, submissions)).result()
-
-
-async def _publish_all(
-    bootstrap: str, topic: str, submissions: Sequence[IntakeSubmission]
-) -> None:
-    publisher = KafkaIntakePublisher(bootstrap, topic)
-    await publisher.start()
-    try:
-        for submission in submissions:
-            await publisher.publish(submission)
-    finally:
-        await publisher.stop()
+        publisher = KafkaIntakePublisher(bootstrap, topic)
+        pool.submit(asyncio.run, publish_all(publisher, submissions)).result()
 
 
 def topic_size(bootstrap: str, topic: str) -> int:

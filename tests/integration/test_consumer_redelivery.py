@@ -12,7 +12,7 @@ import pytest
 
 from feedback_core.identity import case_id_for
 from feedback_core.store import Database, open_cases_application
-from tests.integration.helpers import group_lag, publish_all, wait_until
+from tests.integration.helpers import group_lag, publish_to_topic, wait_until
 from tests.unit.test_intake import submission
 
 pytestmark = pytest.mark.integration
@@ -41,7 +41,7 @@ def test_killed_consumer_does_not_duplicate_cases(
     database: Database, bootstrap: str, topics: tuple[str, str]
 ) -> None:
     subs = [submission() for _ in range(5)]
-    publish_all(bootstrap, topics[0], subs)
+    publish_to_topic(bootstrap, topics[0], subs)
     group = f"core-{topics[0]}"
 
     crashing = consumer_process(database, bootstrap, topics, crash=True)
