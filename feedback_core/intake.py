@@ -1,8 +1,13 @@
-"""The intake event: what every channel publishes to the intake log (schema version 1)."""
+"""The intake event: what every channel publishes to the intake log (schema version 1).
+
+Optional fields added later (contact, consent) are optional in the JSON too, so version 1
+events written before them still decode.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -11,6 +16,8 @@ from uuid import UUID
 
 SCHEMA_VERSION = 1
 MAX_DESCRIPTION_CHARS = 4000
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{2,63}")
+_PHONE = re.compile(r"(?:\+84|0)\d{9,10}")
 
 
 class Channel(StrEnum):
@@ -54,6 +61,9 @@ class IntakeSubmission:
     description: str = ""
     category: ComplaintCategory | None = None
     locale: str = "vi"
+    contact_email: str = ""
+    contact_phone: str = ""
+    wants_updates: bool = False  # the citizen consents to be contacted about this case
     schema_version: int = field(default=SCHEMA_VERSION)
 
     def __post_init__(self) -> None:
@@ -79,6 +89,12 @@ def validate(sub: IntakeSubmission) -> None:
         raise IntakeError("schema", "submitted_at must carry a time zone")
     if not (sub.unit_id and sub.office_id and sub.counter_id):
         raise IntakeError("schema", "unit_id, office_id and counter_id are required")
+    if sub.contact_email and not _EMAIL.fullmatch(sub.contact_email):
+        raise IntakeError("email_invalid", f"not an e-mail address: {sub.contact_email!r}")
+    if sub.contact_phone and not _PHONE.fullmatch(sub.contact_phone):
+        raise IntakeError("phone_invalid", f"not a Vietnamese phone number: {sub.contact_phone!r}")
+    if sub.wants_updates and not (sub.contact_email or sub.contact_phone):
+        raise IntakeError("contact_missing", "updates need an e-mail address or a phone number")
 
 
 def to_json(sub: IntakeSubmission) -> bytes:
@@ -104,6 +120,9 @@ def from_json(raw: bytes | str) -> IntakeSubmission:
             description=str(data.get("description") or ""),
             category=ComplaintCategory(category) if category else None,
             locale=str(data.get("locale") or "vi"),
+            contact_email=str(data.get("contact_email") or ""),
+            contact_phone=str(data.get("contact_phone") or ""),
+            wants_updates=bool(data.get("wants_updates", False)),
             schema_version=int(data["schema_version"]),
         )
     except IntakeError:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import Aggregate
 
@@ -11,9 +10,9 @@ from feedback_core.cases import Case
 from feedback_core.identity import case_id_for, tracking_code_for
 from feedback_core.intake import ComplaintCategory, IntakeSubmission
 from feedback_core.legal_clock import DEFAULT_RULES, BusinessCalendar, DeadlineRule, due_date
+from feedback_core.local_time import local_date
 from feedback_core.ratings import Rating
 
-LOCAL_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 FEEDBACK_RULE = "service_feedback"
 
 
@@ -46,7 +45,7 @@ def aggregates_for(
     if case_id is None:
         return [rating]
     rule = rules[FEEDBACK_RULE]
-    received_on = sub.submitted_at.astimezone(LOCAL_ZONE).date()
+    received_on = local_date(sub.submitted_at)
     case = Case(
         **context,
         category=(sub.category or ComplaintCategory.OTHER).value,
@@ -55,5 +54,8 @@ def aggregates_for(
         deadline_rule=rule.code,
         due_on=due_date(received_on, rule, calendar).due,
         rating_id=rating.id,
+        contact_email=sub.contact_email,
+        contact_phone=sub.contact_phone,
+        wants_updates=sub.wants_updates,
     )
     return [rating, case]

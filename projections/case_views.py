@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from psycopg import Cursor, sql
 
 from feedback_core.cases import Case
 from feedback_core.ratings import Rating
+from projections.case_workflow import Patch, fold_patches, timeline_row
 
 SUMMARY_CHARS = 160
 
@@ -35,9 +37,10 @@ ON CONFLICT (tracking_code) DO UPDATE SET
 _INSERT_QUEUE = """
 INSERT INTO {schema}.case_queue
     (case_id, tracking_code, unit_id, office_id, counter_id, channel, category, summary,
-     status, rating, received_at, due_on)
+     description, version, updated_at, status, rating, received_at, due_on)
 VALUES (%(case_id)s, %(tracking_code)s, %(unit_id)s, %(office_id)s, %(counter_id)s,
-        %(channel)s, %(category)s, %(summary)s, %(status)s,
+        %(channel)s, %(category)s, %(summary)s, %(description)s, %(version)s, %(received_at)s,
+        %(status)s,
         (SELECT rating FROM {schema}.submission_status WHERE tracking_code = %(tracking_code)s),
         %(received_at)s, %(due_on)s)
 ON CONFLICT (case_id) DO NOTHING
@@ -68,10 +71,24 @@ def _case_row(event: Case.Received) -> dict[str, Any]:
         "channel": event.channel,
         "category": event.category,
         "summary": event.description[:SUMMARY_CHARS],
+        "description": event.description,
+        "version": event.originator_version,
         "status": "received",
         "received_at": event.received_at,
         "due_on": event.due_on,
     }
+
+
+_INSERT_TIMELINE = """
+INSERT INTO {schema}.case_timeline
+    (case_id, version, at, kind, actor, actor_role, actor_unit, reason, text, public)
+VALUES (%(case_id)s, %(version)s, %(at)s, %(kind)s, %(actor)s, %(actor_role)s,
+        %(actor_unit)s, %(reason)s, %(text)s, %(public)s)
+ON CONFLICT (case_id, version) DO NOTHING
+"""
+
+# What the citizen's status row mirrors from the queue row.
+_STATUS_COLUMNS = frozenset({"status", "due_on", "unit_id"})
 
 
 class CaseViews:
@@ -88,6 +105,31 @@ class CaseViews:
         # After the ratings: the queue row takes the score from submission_status, which
         # holds it even when a page boundary fell between a rating and its case.
         self._run(cur, schema, _INSERT_QUEUE, cases)
+        self._run(cur, schema, _INSERT_TIMELINE, [r for e in events if (r := timeline_row(e))])
+        self._apply_patches(cur, schema, fold_patches(events))
+
+    def _apply_patches(self, cur: Cursor[Any], schema: str, patches: dict[UUID, Patch]) -> None:
+        """Group the per-case patches by the columns they set: one executemany per shape."""
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for case_id, patch in patches.items():
+            shapes.setdefault(tuple(sorted(patch)), []).append({**patch, "case_id": case_id})
+        for columns, rows in shapes.items():
+            self._update(cur, schema, "case_queue", columns, rows)
+            public = tuple(c for c in columns if c in _STATUS_COLUMNS)
+            if public:
+                self._update(cur, schema, "submission_status", public, rows)
+
+    @staticmethod
+    def _update(
+        cur: Cursor[Any], schema: str, table: str, columns: tuple[str, ...], rows: list[Any]
+    ) -> None:
+        assignments = sql.SQL(", ").join(
+            sql.SQL("{} = {}").format(sql.Identifier(c), sql.Placeholder(c)) for c in columns
+        )
+        query = sql.SQL("UPDATE {}.{} SET {} WHERE case_id = %(case_id)s").format(
+            sql.Identifier(schema), sql.Identifier(table), assignments
+        )
+        cur.executemany(query, rows)
 
     @staticmethod
     def _run(cur: Cursor[Any], schema: str, statement: str, rows: list[dict[str, Any]]) -> None:

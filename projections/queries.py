@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -10,6 +11,8 @@ from uuid import UUID
 from psycopg import sql
 from psycopg.rows import class_row, dict_row
 from psycopg_pool import ConnectionPool
+
+CLOSED_STATUSES = ["refused", "closed", "withdrawn", "merged"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,28 @@ class QueueRow:
     rating: int | None
     received_at: datetime
     due_on: date
+    description: str = ""
+    assignee: str | None = None
+    pending_transfer: str | None = None
+    escalated: bool = False
+    waiting_since: date | None = None
+    merged_into: UUID | None = None
+    version: int = 1
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    case_id: UUID
+    version: int
+    at: datetime
+    kind: str
+    actor: str
+    actor_role: str
+    actor_unit: str
+    reason: str
+    text: str
+    public: bool
 
 
 @dataclass(frozen=True)
@@ -57,10 +82,36 @@ class ViewQueries:
     def queue(self, unit_ids: list[str], limit: int = 200) -> list[QueueRow]:
         """Open cases of the given units, the most urgent first."""
         query = sql.SQL(
-            "SELECT * FROM {} WHERE unit_id = ANY(%s) ORDER BY due_on, received_at LIMIT %s"
+            "SELECT * FROM {} WHERE unit_id = ANY(%s) AND status <> ALL(%s) "
+            "ORDER BY due_on, received_at LIMIT %s"
         ).format(self._table("case_queue"))
         with self.pool.connection() as conn, conn.cursor(row_factory=class_row(QueueRow)) as cur:
-            return cur.execute(query, (unit_ids, limit)).fetchall()
+            return cur.execute(query, (unit_ids, CLOSED_STATUSES, limit)).fetchall()
+
+    def case(self, case_id: UUID) -> QueueRow | None:
+        query = sql.SQL("SELECT * FROM {} WHERE case_id = %s").format(self._table("case_queue"))
+        with self.pool.connection() as conn:
+            cur = conn.cursor(row_factory=class_row(QueueRow))
+            return cur.execute(query, (case_id,)).fetchone()
+
+    def timeline(self, case_id: UUID, public_only: bool = True) -> list[TimelineRow]:
+        """A case's history in order; citizens get only the public rows."""
+        query = sql.SQL(
+            "SELECT * FROM {} WHERE case_id = %s AND (public OR NOT %s) ORDER BY version"
+        ).format(self._table("case_timeline"))
+        with self.pool.connection() as conn:
+            cur = conn.cursor(row_factory=class_row(TimelineRow))
+            return cur.execute(query, (case_id, public_only)).fetchall()
+
+    def wait_for(self, notification_id: int, projection: str = "case_views",
+                 timeout: float = 5.0) -> bool:
+        """Read-your-writes: wait until the views include ``notification_id``."""
+        deadline = time.monotonic() + timeout
+        while self.positions().get(projection, 0) < notification_id:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
 
     def submission(self, tracking_code: str) -> SubmissionStatus | None:
         query = sql.SQL("SELECT * FROM {} WHERE tracking_code = %s").format(

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from psycopg import Connection, sql
 
-TABLES = ("case_queue", "submission_status", "projection_position")
+TABLES = ("case_queue", "submission_status", "case_timeline", "projection_position")
+# Bump when the DDL changes: a schema of another version is dropped and replayed from zero.
+VIEWS_VERSION = 2
 
 _DDL = (
     """CREATE TABLE IF NOT EXISTS {schema}.case_queue (
@@ -17,12 +19,36 @@ _DDL = (
         channel text NOT NULL,
         category text NOT NULL,
         summary text NOT NULL,
+        description text NOT NULL,
         status text NOT NULL,
         rating int,
         received_at timestamptz NOT NULL,
-        due_on date NOT NULL)""",
+        due_on date NOT NULL,
+        assignee text,
+        pending_transfer text,
+        escalated boolean NOT NULL DEFAULT false,
+        waiting_since date,
+        merged_into uuid,
+        version int NOT NULL,
+        updated_at timestamptz NOT NULL)""",
     """CREATE INDEX IF NOT EXISTS case_queue_by_unit_due
         ON {schema}.case_queue (unit_id, due_on, received_at)""",
+    """CREATE INDEX IF NOT EXISTS case_queue_by_assignee
+        ON {schema}.case_queue (assignee, due_on) WHERE assignee IS NOT NULL""",
+    """CREATE INDEX IF NOT EXISTS case_queue_by_transfer
+        ON {schema}.case_queue (pending_transfer) WHERE pending_transfer IS NOT NULL""",
+    """CREATE TABLE IF NOT EXISTS {schema}.case_timeline (
+        case_id uuid NOT NULL,
+        version int NOT NULL,
+        at timestamptz NOT NULL,
+        kind text NOT NULL,
+        actor text NOT NULL,
+        actor_role text NOT NULL,
+        actor_unit text NOT NULL,
+        reason text NOT NULL,
+        text text NOT NULL,
+        public boolean NOT NULL,
+        PRIMARY KEY (case_id, version))""",
     """CREATE TABLE IF NOT EXISTS {schema}.submission_status (
         tracking_code text PRIMARY KEY,
         submission_id uuid NOT NULL UNIQUE,
@@ -39,13 +65,38 @@ _DDL = (
     """CREATE TABLE IF NOT EXISTS {schema}.projection_position (
         projection text PRIMARY KEY,
         notification_id bigint NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS {schema}.meta (version int NOT NULL)""",
 )
 
 
 def create_views(conn: Connection, schema: str) -> None:
-    """Create the schema and its tables if missing (idempotent)."""
+    """Create the schema and its tables if missing (idempotent); a schema made by another
+    version of this module is dropped first, so the runner replays it from position zero."""
     name = sql.Identifier(schema)
     with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"views:{schema}",))
+        if _version(conn, schema) not in (None, VIEWS_VERSION):
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(name))
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(name))
         for statement in _DDL:
             conn.execute(sql.SQL(statement).format(schema=name))  # type: ignore[arg-type]
+        meta = sql.SQL("{}.meta").format(name)
+        if conn.execute(sql.SQL("SELECT 1 FROM {}").format(meta)).fetchone() is None:
+            conn.execute(sql.SQL("INSERT INTO {} VALUES (%s)").format(meta), (VIEWS_VERSION,))
+
+
+def _version(conn: Connection, schema: str) -> int | None:
+    """The version recorded in the schema; 1 for a schema from before versioning."""
+    tables = {
+        row[0]
+        for row in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
+        )
+    }
+    if not tables:
+        return None
+    if "meta" not in tables:
+        return 1
+    row = conn.execute(sql.SQL("SELECT version FROM {}.meta").format(sql.Identifier(schema)))
+    found = row.fetchone()
+    return int(found[0]) if found else None
