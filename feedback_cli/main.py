@@ -124,6 +124,8 @@ COMMANDS: dict[str, tuple[Command, str]] = {
 
 
 def parser() -> argparse.ArgumentParser:
+    from feedback_cli.clock_commands import add_clock_parsers
+
     p = argparse.ArgumentParser(prog="feedback", description="Phản ánh operator's command line")
     sub = p.add_subparsers(dest="command", required=True)
     for name, (_, help_text) in COMMANDS.items():
@@ -134,6 +136,7 @@ def parser() -> argparse.ArgumentParser:
             cmd.add_argument("--compare-only", action="store_true", help="compare, do not swap")
         if name == "infra":
             cmd.add_argument("rest", nargs=argparse.REMAINDER, help="e.g. up, down, kafka start")
+    add_clock_parsers(sub)  # due, rules, calendar add-day-off|add-working-day|withdraw|list
     return p
 
 
@@ -146,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     from feedback_cli.wiring import init_sentry
 
     init_sentry(settings)
-    command, _ = COMMANDS[args.command]
+    command = COMMANDS[args.command][0] if args.command in COMMANDS else args.clock_handler
     try:
         return command(settings, args)
     except KeyboardInterrupt:  # Ctrl-C: the services' own shutdown has already run

@@ -126,7 +126,7 @@ class CaseDesk:
             case a.REOPEN:
                 case.reopen(actor, at, r.reason)
             case a.EXTEND:
-                due = self._due(case, extra=r.days)
+                due = self._due(case, extra=r.days, today=local_date(at))
                 case.extend_deadline(actor, at, r.days, r.reason, due)
             case _:  # VIEW and MERGE never reach here
                 raise InvalidTransition(f"{r.action.value} is not a step of the workflow")
@@ -153,6 +153,7 @@ class CaseDesk:
         start: date | None = None,
         pauses: list[tuple[date, date | None]] | None = None,
         extra: int = 0,
+        today: date | None = None,
     ) -> date:
         """Recompute the due date from the case's own history (recomputable from events)."""
         return due_date_with_pauses(
@@ -161,6 +162,7 @@ class CaseDesk:
             self.calendar(),
             pauses if pauses is not None else case.pauses,
             extension_days=case.extension_days + extra,
+            today=today,
         ).due
 
     def move_cases_of_merged_unit(

@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     secret_key: str = ""
     local_dir: Path = PROJECT_ROOT / ".local"
     organisation_file: Path = DEMO_ORGANISATION
+    deadline_rules_file: str = Field(
+        default="",
+        description="JSON deadline rules overriding (by code) or adding to the packaged "
+        "feedback_core/data/deadline_rules.json; empty = the packaged rules only",
+    )
     intake_topic: str = "feedback.intake.v1"
     dlq_topic: str = "feedback.intake.dlq.v1"
     consumer_group: str = "core"
