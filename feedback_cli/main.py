@@ -125,6 +125,7 @@ COMMANDS: dict[str, tuple[Command, str]] = {
 
 def parser() -> argparse.ArgumentParser:
     from feedback_cli.clock_commands import add_clock_parsers
+    from feedback_cli.org_commands import add_org_parser
 
     p = argparse.ArgumentParser(prog="feedback", description="Phản ánh operator's command line")
     sub = p.add_subparsers(dest="command", required=True)
@@ -137,6 +138,7 @@ def parser() -> argparse.ArgumentParser:
         if name == "infra":
             cmd.add_argument("rest", nargs=argparse.REMAINDER, help="e.g. up, down, kafka start")
     add_clock_parsers(sub)  # due, rules, calendar add-day-off|add-working-day|withdraw|list
+    add_org_parser(sub)  # org load|list|create-unit|rename-unit|merge-unit|close-unit|...
     return p
 
 
@@ -149,7 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     from feedback_cli.wiring import init_sentry
 
     init_sentry(settings)
-    command = COMMANDS[args.command][0] if args.command in COMMANDS else args.clock_handler
+    if args.command in COMMANDS:
+        command = COMMANDS[args.command][0]
+    elif args.command == "org":
+        from feedback_cli.org_commands import cmd_org
+
+        command = cmd_org
+    else:
+        command = args.clock_handler
     try:
         return command(settings, args)
     except KeyboardInterrupt:  # Ctrl-C: the services' own shutdown has already run

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 from consumers.publisher import InProcessIntakePublisher, IntakePublisher, KafkaIntakePublisher
 from feedback_core.application import CasesApplication
-from feedback_core.organisation import Organisation, organisation_from_dict
+from feedback_core.organisation import Organisation
 from feedback_core.settings import Settings
 from feedback_core.store import Database
 
@@ -31,8 +30,18 @@ def resolve_database(settings: Settings) -> Database:
 
 
 def load_organisation(settings: Settings) -> Organisation:
-    with open(settings.organisation_file, encoding="utf-8") as f:
-        return organisation_from_dict(json.load(f))
+    """Today's organisation from its event store, after loading the organisation file
+    (idempotent: only what is missing is created). Read once at start."""
+    from feedback_core.org.directory import directory_as_of
+    from feedback_core.org.loading import load_organisation_file
+    from feedback_core.org.store import open_organisation_application
+
+    app = open_organisation_application(resolve_database(settings))
+    try:
+        load_organisation_file(app, settings.organisation_file)
+        return directory_as_of(app)
+    finally:
+        app.close()
 
 
 def make_publisher(settings: Settings, app: CasesApplication) -> IntakePublisher:

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID, uuid5
 
-import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
@@ -37,7 +36,7 @@ from feedback_core.legal_clock import (
     calendar_from,
     rules_from_config,
 )
-from feedback_core.store import SCHEMA_LOCK, Database
+from feedback_core.store import Database, open_application
 
 T = TypeVar("T")
 
@@ -233,12 +232,9 @@ class CalendarApplication(Application[UUID]):
 def open_calendar_application(db: Database) -> CalendarApplication:
     """Construct the application on PostgreSQL (table ``calendar_events``); like
     ``open_cases_application``, processes starting together take turns to create tables."""
-    with psycopg.connect(db.conninfo, autocommit=True) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
-        try:
-            return CalendarApplication(env=db.eventsourcing_env(pool_size=2))
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
+    return open_application(
+        db, lambda env: CalendarApplication(env={**env, "POSTGRES_POOL_SIZE": "2"})
+    )
 
 
 def load_deadline_rules(override_file: Path | str | None = None) -> dict[str, DeadlineRule]:

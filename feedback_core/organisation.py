@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -14,6 +14,9 @@ class Unit:
     name_en: str
     level: str
     parent_id: str | None
+    closed: bool = False  # closed or merged on the date the organisation is read as of
+    successor_id: str | None = None  # the unit it was merged into, if any
+    head: str | None = None  # username of the head of the unit on that date
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,7 @@ class Office:
     unit_id: str
     name_vi: str
     name_en: str
+    closed: bool = False
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class Counter:
     office_id: str
     name_vi: str
     name_en: str
+    closed: bool = False
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,8 @@ class StaffAccount:
     role: str
     unit_id: str
     password_hash: str
+    totp_secret: str | None = field(default=None, repr=False)  # base32, when 2FA is on
+    active: bool = True  # False once deactivated
 
 
 class UnknownCounter(LookupError):

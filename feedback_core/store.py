@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
 
 import psycopg
+from eventsourcing.application import Application
 from psycopg.conninfo import make_conninfo
 
 from feedback_core.application import CasesApplication
@@ -62,13 +65,20 @@ class Database:
 SCHEMA_LOCK = 0x6665_6462  # pg_advisory_lock key held while the library creates its tables
 
 
-def open_cases_application(db: Database) -> CasesApplication:
-    """Construct the application; processes starting together take turns to create the
-    tables (the library's CREATE OR REPLACE FUNCTION fails with 'tuple concurrently
+A = TypeVar("A", bound=Application[Any])
+
+
+def open_application(db: Database, factory: Callable[[dict[str, str]], A]) -> A:
+    """Construct an application on ``db``; processes starting together take turns to create
+    the tables (the library's CREATE OR REPLACE FUNCTION fails with 'tuple concurrently
     updated' when two run at once)."""
     with psycopg.connect(db.conninfo, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
         try:
-            return CasesApplication(env=db.eventsourcing_env())
+            return factory(db.eventsourcing_env())
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
+
+
+def open_cases_application(db: Database) -> CasesApplication:
+    return open_application(db, lambda env: CasesApplication(env=env))
