@@ -21,6 +21,9 @@ from feedback_cli.demo_data import demo_submissions
 from feedback_cli.health import HealthProbe
 from feedback_cli.wiring import load_organisation, make_publisher, resolve_database
 from feedback_core.application import CasesApplication
+from feedback_core.handling import CaseDesk
+from feedback_core.legal_clock import DEFAULT_RULES, BusinessCalendar
+from feedback_core.calendar_app import CalendarApplication, open_calendar_application
 from feedback_core.organisation import Organisation
 from feedback_core.settings import Settings
 from feedback_core.store import Database, open_cases_application
@@ -38,16 +41,20 @@ log = logging.getLogger(__name__)
 class Core:
     db: Database
     app: CasesApplication
+    calendar: CalendarApplication
 
 
 @contextmanager
 def open_core(settings: Settings) -> Iterator[Core]:
+    """The event-sourced applications of the platform, on one database."""
     db = resolve_database(settings)
-    app = open_cases_application(db)
+    calendar = open_calendar_application(db)
+    app = open_cases_application(db, calendar=calendar.calendar)
     try:
-        yield Core(db, app)
+        yield Core(db, app, calendar)
     finally:
         app.close()
+        calendar.close()
 
 
 def projection_runner(settings: Settings, core: Core) -> BatchedProjectionRunner:
@@ -72,12 +79,21 @@ def build_web(settings: Settings, core: Core, publisher: IntakePublisher) -> Web
     from web.services import WebServices
 
     queries = ViewQueries(core.db.conninfo, settings.views_schema)
+    organisation = load_organisation(settings)
+    desk = CaseDesk(
+        core.app,
+        scope_of=lambda actor: organisation.subtree(actor.unit_id),
+        calendar=BusinessCalendar,
+        rules=DEFAULT_RULES,
+        unit_exists=lambda unit: unit in organisation.units,
+    )
     return WebServices(
         settings=settings,
-        organisation=load_organisation(settings),
+        organisation=organisation,
         publisher=publisher,
         queries=queries,
         health=HealthProbe(settings, core.app, queries, publisher),
+        desk=desk,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
@@ -37,9 +37,14 @@ class CasesApplication(Application[UUID]):
 
     name = "cases"
 
-    def __init__(self, env: dict[str, str] | None = None, calendar: BusinessCalendar | None = None):
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        calendar: Callable[[], BusinessCalendar] = BusinessCalendar,
+    ):
+        """``calendar`` gives the business calendar in force (decreed days included)."""
         super().__init__(env)
-        self.calendar = calendar or BusinessCalendar()
+        self.calendar = calendar
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -52,8 +57,9 @@ class CasesApplication(Application[UUID]):
         error: the batch is retried one submission at a time to tell the new from the known.
         """
         unique = list({sub.submission_id: sub for sub in submissions}.values())
+        calendar = self.calendar()
         try:
-            self.save(*(agg for sub in unique for agg in aggregates_for(sub, self.calendar)))
+            self.save(*(agg for sub in unique for agg in aggregates_for(sub, calendar)))
         except IntegrityError:
             return self._record_one_by_one(unique)
         return RecordResult(recorded=[sub.submission_id for sub in unique], duplicates=[])
@@ -64,7 +70,7 @@ class CasesApplication(Application[UUID]):
         duplicates: list[UUID] = []
         for sub in submissions:
             try:
-                self.save(*aggregates_for(sub, self.calendar))
+                self.save(*aggregates_for(sub, self.calendar()))
             except IntegrityError:
                 duplicates.append(sub.submission_id)
             else:

@@ -12,6 +12,7 @@ from eventsourcing.application import Application
 from psycopg.conninfo import make_conninfo
 
 from feedback_core.application import CasesApplication
+from feedback_core.legal_clock import BusinessCalendar
 
 
 @dataclass(frozen=True)
@@ -80,5 +81,7 @@ def open_application(db: Database, factory: Callable[[dict[str, str]], A]) -> A:
             conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
 
-def open_cases_application(db: Database) -> CasesApplication:
-    return open_application(db, lambda env: CasesApplication(env=env))
+def open_cases_application(
+    db: Database, calendar: Callable[[], BusinessCalendar] = BusinessCalendar
+) -> CasesApplication:
+    return open_application(db, lambda env: CasesApplication(env=env, calendar=calendar))

@@ -15,6 +15,7 @@ import uvicorn
 from consumers.intake_consumer import build_intake_broker
 from feedback_cli.services import Core, build_web, consumer_options, projection_thread
 from feedback_cli.wiring import make_publisher
+from feedback_core.calendar_app import open_calendar_application
 from feedback_core.settings import Settings
 from feedback_core.store import Database, open_cases_application
 from projections.queries import ViewQueries
@@ -46,7 +47,8 @@ class LivePlatform:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.db = Database.from_url(settings.database_url)
-        self.core = Core(self.db, open_cases_application(self.db))
+        calendar = open_calendar_application(self.db)
+        self.core = Core(self.db, open_cases_application(self.db, calendar.calendar), calendar)
         self.services: WebServices = build_web(
             settings, self.core, make_publisher(settings, self.core.app)
         )
@@ -106,3 +108,4 @@ class LivePlatform:
         if isinstance(queries, ViewQueries):
             queries.close()
         self.core.app.close()
+        self.core.calendar.close()
