@@ -49,6 +49,20 @@ def cmd_project(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_outbound(settings: Settings, args: argparse.Namespace) -> int:
+    from feedback_cli.notifications import run_outbound
+
+    run_outbound(settings, start_from=args.start_from)
+    return 0
+
+
+def cmd_notify(settings: Settings, args: argparse.Namespace) -> int:
+    from feedback_cli.notifications import run_notifier
+
+    run_notifier(settings)
+    return 0
+
+
 def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
     from feedback_cli.services import open_core, seed_demo
     from feedback_cli.wiring import load_organisation
@@ -115,6 +129,8 @@ COMMANDS: dict[str, tuple[Command, str]] = {
     "web": (cmd_web, "the HTTP app"),
     "consume": (cmd_consume, "the Kafka intake consumer (group 'core')"),
     "project": (cmd_project, "the projection runner"),
+    "outbound": (cmd_outbound, "the outbound publisher: case notices to feedback.case-events.v1"),
+    "notify": (cmd_notify, "the notifier: case notices to e-mail, SMS, Zalo (group 'notifier')"),
     "seed": (cmd_seed, "publish the demo submissions (idempotent)"),
     "rebuild": (cmd_rebuild, "rebuild the views from position zero, compare, swap in"),
     "status": (cmd_status, "print the health report (event store, log, projections)"),
@@ -133,6 +149,12 @@ def parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=help_text, description=help_text)
         if name in ("run", "up"):
             cmd.add_argument("--no-seed", action="store_true", help="do not load demo data")
+        if name == "outbound":
+            cmd.add_argument(
+                "--from", dest="start_from", metavar="POSITION",
+                help="first set the position: a notification id (0: publish everything "
+                "again; the notifier skips what it sent) or 'head' (skip the history)",
+            )  # fmt: skip
         if name == "rebuild":
             cmd.add_argument("--compare-only", action="store_true", help="compare, do not swap")
         if name == "infra":

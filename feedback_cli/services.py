@@ -21,9 +21,9 @@ from feedback_cli.demo_data import demo_submissions
 from feedback_cli.health import HealthProbe
 from feedback_cli.wiring import load_organisation, make_publisher, resolve_database
 from feedback_core.application import CasesApplication
+from feedback_core.calendar_app import CalendarApplication, open_calendar_application
 from feedback_core.handling import CaseDesk
 from feedback_core.legal_clock import DEFAULT_RULES, BusinessCalendar
-from feedback_core.calendar_app import CalendarApplication, open_calendar_application
 from feedback_core.organisation import Organisation
 from feedback_core.settings import Settings
 from feedback_core.store import Database, open_cases_application
@@ -165,14 +165,18 @@ def run_web(settings: Settings) -> None:
 
 
 def run_all_in_one(settings: Settings, seed: bool = True) -> None:
-    """``feedback run``: web, projections and (with Kafka) the consumer in one process.
+    """``feedback run``: web, projections, the outbound publisher and (with Kafka) the
+    consumer in one process; the notifier too when a channel is configured.
 
     The embedded PostgreSQL server is stopped on the way out when this command started it.
     """
+    from feedback_cli.notifications import notification_threads
+
     with (
         embedded_database_scope(settings),
         open_core(settings) as core,
         projection_thread(settings, core),
+        notification_threads(settings, core),
     ):
         publisher = make_publisher(settings, core.app)
         services = build_web(settings, core, publisher)

@@ -1,5 +1,6 @@
-"""``feedback up``: PostgreSQL and Kafka from infra/, then web, consumer and projection
-runner as separate processes; Ctrl-C stops them all (and the servers this command started)."""
+"""``feedback up``: PostgreSQL and Kafka from infra/, then web, consumer, projection
+runner, outbound publisher (and the notifier, with a channel) as separate processes;
+Ctrl-C stops them all (and the servers this command started)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import time
 
 from feedback_core.settings import Settings
 
-SERVICES = ("consume", "project", "web")
+SERVICES = ("consume", "project", "outbound", "web")
 
 
 def _start_infra() -> tuple[dict[str, str], list[str]]:
@@ -54,6 +55,13 @@ def _terminate(processes: list[subprocess.Popen[bytes]]) -> None:
             proc.kill()
 
 
+def _services(settings: Settings) -> tuple[str, ...]:
+    """The notifier only with a channel configured: it refuses to start without one."""
+    from feedback_cli.notifications import notification_channels
+
+    return SERVICES + (("notify",) if notification_channels(settings) else ())
+
+
 def run_full_stack(settings: Settings, seed: bool = True) -> int:
     extra, started = _start_infra()
     env = {**os.environ, **extra}
@@ -61,10 +69,11 @@ def run_full_stack(settings: Settings, seed: bool = True) -> int:
     try:
         if seed:
             subprocess.run([sys.executable, "-m", "feedback_cli.main", "seed"], env=env, check=True)
-        processes = [_spawn(name, env) for name in SERVICES]
+        services = _services(settings)
+        processes = [_spawn(name, env) for name in services]
         while all(p.poll() is None for p in processes):
             time.sleep(0.5)
-        failed = [name for name, p in zip(SERVICES, processes, strict=True) if p.poll()]
+        failed = [name for name, p in zip(services, processes, strict=True) if p.poll()]
         print(f"stopping: {', '.join(failed) or 'a service'} exited", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -45,7 +45,7 @@ class Case(Aggregate):
     """Opened from an intake submission that carries a complaint."""
 
     class Received(Aggregate.Created):
-        class_version = 2
+        class_version = 3
         submission_id: UUID
         tracking_code: str
         channel: str
@@ -61,11 +61,17 @@ class Case(Aggregate):
         contact_email: str
         contact_phone: str
         wants_updates: bool
+        locale: str
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             """Version 1 (the spine) had no contact: the citizen stayed anonymous."""
             state.update(contact_email="", contact_phone="", wants_updates=False)
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """Version 2 did not record the citizen's language: Vietnamese, the default."""
+            state["locale"] = "vi"
 
     class Step(Aggregate.Event):
         """Base of every workflow event: who acted, for which unit, when, and why."""
@@ -190,14 +196,13 @@ class Case(Aggregate):
     class DuplicateAbsorbed(Step):
         duplicate_id: UUID
         duplicate_tracking_code: str
-        contact_email: str
-        contact_phone: str
-        wants_updates: bool
+        recipients: list[list[str]]  # [email, phone] of every citizen the duplicate had
 
         def apply(self, case: Any) -> None:
             case.duplicates.append(self.duplicate_id)
-            if self.wants_updates and (self.contact_email or self.contact_phone):
-                case.recipients.append((self.contact_email, self.contact_phone))
+            for email, phone in self.recipients:
+                if (email, phone) not in case.recipients:
+                    case.recipients.append((email, phone))
 
     @staticmethod
     def create_id(submission_id: UUID, **_: object) -> UUID:
@@ -222,6 +227,7 @@ class Case(Aggregate):
         contact_email: str = "",
         contact_phone: str = "",
         wants_updates: bool = False,
+        locale: str = "vi",
     ) -> None:
         self.submission_id = submission_id
         self.tracking_code = tracking_code
@@ -236,6 +242,7 @@ class Case(Aggregate):
         self.clock_start: date | None = None  # None: counted from the local date of receipt
         self.due_on = due_on
         self.rating_id = rating_id
+        self.locale = locale
         self.status = CaseStatus.RECEIVED
         self.assignee: str | None = None
         self.pending_transfer: str | None = None
@@ -409,16 +416,14 @@ class Case(Aggregate):
         )
 
     def absorb(self, by: Actor, at: datetime, duplicate: Case, reason: str) -> None:
-        """Take over a duplicate's citizens, so they all keep receiving updates."""
-        email, phone = duplicate.recipients[0] if duplicate.recipients else ("", "")
+        """Take over a duplicate's citizens (its own and those it absorbed before), so they
+        all keep receiving updates."""
         self.trigger_event(
             Case.DuplicateAbsorbed,
             **by.stamp(at, reason),
             duplicate_id=duplicate.id,
             duplicate_tracking_code=duplicate.tracking_code,
-            contact_email=email,
-            contact_phone=phone,
-            wants_updates=bool(duplicate.recipients),
+            recipients=[[email, phone] for email, phone in duplicate.recipients],
         )
 
 

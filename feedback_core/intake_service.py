@@ -57,5 +57,6 @@ def aggregates_for(
         contact_email=sub.contact_email,
         contact_phone=sub.contact_phone,
         wants_updates=sub.wants_updates,
+        locale=sub.locale,
     )
     return [rating, case]

@@ -43,6 +43,28 @@ class Settings(BaseSettings):
     consumer_batch_size: int = 500
     consumer_session_timeout_ms: int = 10_000
     views_schema: str = "views"
+    # Citizens hear back (docs/notifications.md): the outbound publisher and the notifier.
+    case_events_topic: str = "feedback.case-events.v1"
+    outbound_schema: str = "outbound"
+    notifier_group: str = "notifier"
+    notify_attempts: int = 3
+    notify_backoff_s: float = 2.0
+    notify_max_age_hours: float = Field(
+        default=168.0, description="older notices are recorded as expired, not sent; 0 = any"
+    )
+    smtp_host: str = Field(default="", description="empty = no e-mail channel")
+    smtp_port: int = 587
+    smtp_from: str = "Phản ánh <no-reply@localhost>"
+    smtp_starttls: bool = True
+    smtp_ssl: bool = False
+    smtp_user: str = ""
+    smtp_password: str = ""
+    sms_gateway_url: str = Field(default="", description="empty = no SMS channel")
+    sms_api_key: str = ""
+    sms_sender: str = ""
+    zalo_gateway_url: str = Field(default="", description="empty = no Zalo channel")
+    zalo_api_key: str = ""
+    zalo_sender: str = ""
     crash_after_store: bool = Field(
         default=False,
         description="fault injection for tests: exit after storing a batch, before the commit",

@@ -163,3 +163,19 @@ def test_due_dates_are_recomputable_from_the_events(app: CasesApplication, desk:
     step(desk, cid, HEAD, Action.EXTEND, days=10, reason="Phức tạp")
     case: Case = app.repository.get(cid)
     assert desk._due(case) == case.due_on  # replayed state gives the same date
+
+
+def test_a_chain_of_merges_keeps_every_citizen(app: CasesApplication, desk: CaseDesk) -> None:
+    a = new_case(app, contact_email="a@example.vn", wants_updates=True)
+    b = new_case(app, contact_email="b@example.vn", wants_updates=True)
+    c = new_case(app, contact_phone="0912345678", wants_updates=True)
+    step(desk, c, LAN, Action.MERGE, primary_case_id=b, reason="Trùng")
+    step(desk, b, LAN, Action.MERGE, primary_case_id=a, reason="Trùng")
+    primary: Case = app.repository.get(a)
+    assert primary.recipients == [("a@example.vn", ""), ("b@example.vn", ""), ("", "0912345678")]
+
+
+def test_the_citizens_language_is_kept(app: CasesApplication) -> None:
+    cid = new_case(app, locale="en")
+    case: Case = app.repository.get(cid)
+    assert case.locale == "en"
