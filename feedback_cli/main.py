@@ -119,6 +119,17 @@ def cmd_qr(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pass_cases(settings: Settings, args: argparse.Namespace) -> int:
+    from feedback_cli.mergers import run_pass_cases
+
+    moved = run_pass_cases(settings)
+    for unit, count in moved.items():
+        print(f"passed {count} open cases of {unit} to its successor")
+    if not moved:
+        print("no open case is held by a merged unit")
+    return 0
+
+
 def cmd_infra(settings: Settings, args: argparse.Namespace) -> int:
     return subprocess.call([sys.executable, "-m", "infra", *args.rest])
 
@@ -135,6 +146,7 @@ COMMANDS: dict[str, tuple[Command, str]] = {
     "rebuild": (cmd_rebuild, "rebuild the views from position zero, compare, swap in"),
     "status": (cmd_status, "print the health report (event store, log, projections)"),
     "qr": (cmd_qr, "print the QR URL of every counter"),
+    "pass-cases": (cmd_pass_cases, "move the open cases of merged units to their successors"),
     "infra": (cmd_infra, "start/stop/status of PostgreSQL and Kafka (python -m infra ...)"),
 }
 

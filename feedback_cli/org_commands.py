@@ -133,9 +133,15 @@ def cmd_org(settings: Settings, args: argparse.Namespace) -> int:
 
     app = open_organisation_application(resolve_database(settings))
     try:
-        return run_org_command(app, args)
+        code = run_org_command(app, args)
     finally:
         app.close()
+    if code == 0 and args.org_handler is _merge_unit:
+        from feedback_cli.mergers import run_pass_cases
+
+        for unit, count in run_pass_cases(settings).items():
+            print(f"passed {count} open cases of {unit} to its successor")
+    return code
 
 
 def run_org_command(
