@@ -44,6 +44,7 @@ test: install lint
 bench: install
 	FEEDBACK_PG_FAST=0 $(PY) -m infra up
 	$(PY) -m bench.spine
+	$(PY) -m bench.queue
 
 clean:
 	-$(PY) -m infra down

@@ -23,7 +23,7 @@ from feedback_cli.wiring import load_organisation, make_publisher, resolve_datab
 from feedback_core.application import CasesApplication
 from feedback_core.calendar_app import CalendarApplication, open_calendar_application
 from feedback_core.handling import CaseDesk
-from feedback_core.legal_clock import DEFAULT_RULES, BusinessCalendar
+from feedback_core.legal_clock import DEFAULT_RULES
 from feedback_core.organisation import Organisation
 from feedback_core.settings import Settings
 from feedback_core.store import Database, open_cases_application
@@ -83,7 +83,7 @@ def build_web(settings: Settings, core: Core, publisher: IntakePublisher) -> Web
     desk = CaseDesk(
         core.app,
         scope_of=lambda actor: organisation.subtree(actor.unit_id),
-        calendar=BusinessCalendar,
+        calendar=core.calendar.calendar,
         rules=DEFAULT_RULES,
         unit_exists=lambda unit: unit in organisation.units,
     )

@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     intake_topic: str = "feedback.intake.v1"
     dlq_topic: str = "feedback.intake.dlq.v1"
     consumer_group: str = "core"
-    consumer_batch_size: int = 500
+    consumer_batch_size: int = 2000
     consumer_session_timeout_ms: int = 10_000
     views_schema: str = "views"
     # Citizens hear back (docs/notifications.md): the outbound publisher and the notifier.

@@ -28,7 +28,7 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.projection import Projection, ProjectionRunner
 from psycopg import Cursor, errors, sql
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, tuple_row
 
 from feedback_core.application import CasesApplication
 from feedback_core.store import Database
@@ -48,14 +48,28 @@ class LibraryCaseView(PostgresTrackingRecorder):
         self.case_views = CaseViews()
 
     def _create_table(self, curs: Cursor[DictRow]) -> None:
-        # The schema must exist before the library creates its tracking table in it.
-        create_views(curs.connection, self.datastore.schema)
+        # The schema must exist before the library creates its tracking table in it. The
+        # library's connections return dict rows; create_views, like the batched runner's
+        # connection, expects tuples.
+        conn = curs.connection
+        row_factory = conn.row_factory
+        conn.row_factory = tuple_row
+        try:
+            create_views(conn, self.datastore.schema)
+        finally:
+            conn.row_factory = row_factory
         super()._create_table(curs)
 
     def apply_event(self, domain_event: Any, tracking: Tracking) -> None:
-        with self.datastore.transaction(commit=True) as curs:
-            self.case_views.apply(curs, self.datastore.schema, [domain_event])
-            self._insert_tracking(curs, tracking)
+        """The event's view rows and the tracking record: one connection, one transaction."""
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor(row_factory=tuple_row) as view_cursor,
+            conn.cursor() as tracking_cursor,
+        ):
+            self.case_views.apply(view_cursor, self.datastore.schema, [domain_event])
+            self._insert_tracking(tracking_cursor, tracking)
 
 
 class LibraryCaseProjection(Projection[LibraryCaseView]):
@@ -98,6 +112,10 @@ def run_library_projection(
     it moved the tracking position by. Raises ``TimeoutError`` after ``timeout`` seconds, and
     re-raises an error of the runner's processing thread.
     """
+    with psycopg.connect(db.conninfo, autocommit=True) as conn:
+        # Before reading the position: a schema left by another version of the view DDL is
+        # dropped here, so the count below starts from what the runner will resume from.
+        create_views(conn, schema)
     started = tracked_position(db, schema)  # before the runner's thread starts applying
     runner: ProjectionRunner[CasesApplication, LibraryCaseView] = ProjectionRunner(
         application_class=CasesApplication,

@@ -40,7 +40,7 @@ class BatchedProjectionRunner:
         self.projection = projection
         self.schema = schema
         self.page_size = page_size
-        self.conn = psycopg.connect(conninfo, autocommit=True, prepare_threshold=None)
+        self.conn = psycopg.connect(conninfo, autocommit=True)
         create_views(self.conn, schema)
         self._stop = threading.Event()
 

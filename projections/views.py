@@ -7,7 +7,7 @@ from psycopg import Connection, sql
 
 TABLES = ("case_queue", "submission_status", "case_timeline", "projection_position")
 # Bump when the DDL changes: a schema of another version is dropped and replayed from zero.
-VIEWS_VERSION = 2
+VIEWS_VERSION = 3
 
 _DDL = (
     """CREATE TABLE IF NOT EXISTS {schema}.case_queue (
@@ -37,6 +37,20 @@ _DDL = (
         ON {schema}.case_queue (assignee, due_on) WHERE assignee IS NOT NULL""",
     """CREATE INDEX IF NOT EXISTS case_queue_by_transfer
         ON {schema}.case_queue (pending_transfer) WHERE pending_transfer IS NOT NULL""",
+    # The handlers' queue pages (projections.queries.search_queue): open cases in due order,
+    # per unit and across a scope of units; the predicate is the queries' _OPEN, verbatim.
+    # The filter columns are included so that counting a filtered queue reads the index only.
+    """CREATE INDEX IF NOT EXISTS case_queue_open_by_unit_due
+        ON {schema}.case_queue (unit_id, due_on, received_at, case_id)
+        INCLUDE (status, category, channel, assignee, waiting_since)
+        WHERE status NOT IN ('refused', 'closed', 'withdrawn', 'merged')""",
+    """CREATE INDEX IF NOT EXISTS case_queue_open_by_due
+        ON {schema}.case_queue (due_on, received_at, case_id)
+        WHERE status NOT IN ('refused', 'closed', 'withdrawn', 'merged')""",
+    # Search in the citizen's words (ILIKE '%...%'): trigrams (pg_trgm, a trusted extension).
+    """CREATE EXTENSION IF NOT EXISTS pg_trgm""",
+    """CREATE INDEX IF NOT EXISTS case_queue_text_trgm
+        ON {schema}.case_queue USING gin (description gin_trgm_ops)""",
     """CREATE TABLE IF NOT EXISTS {schema}.case_timeline (
         case_id uuid NOT NULL,
         version int NOT NULL,

@@ -7,15 +7,17 @@ from typing import TYPE_CHECKING
 import pytest
 
 from feedback_core.store import Database
-from tests.support.services import fresh_database, fresh_topics, kafka_bootstrap
+from tests.support.services import drop_database, fresh_database, fresh_topics, kafka_bootstrap
 
 if TYPE_CHECKING:
     from tests.support.platform import LivePlatform
 
 
 @pytest.fixture
-def database() -> Database:
-    return fresh_database()
+def database() -> Iterator[Database]:
+    db = fresh_database()
+    yield db
+    drop_database(db)
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.staticfiles import StaticFiles
 
+from web.case_pages import case_routes
 from web.citizen import citizen_routes
 from web.errors import install_error_handlers
 from web.health import health_routes
@@ -18,7 +19,7 @@ from web.i18n import load_translations
 from web.middleware import remember_language, security_headers
 from web.rendering import Renderer
 from web.services import WebServices
-from web.staff import staff_routes
+from web.staff import install_staff_errors, staff_routes
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SESSION_COOKIE = "phananh_session"
@@ -41,9 +42,11 @@ def create_app(services: WebServices) -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app, renderer)
+    install_staff_errors(app, renderer)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(citizen_routes(services, renderer))
     app.include_router(staff_routes(services, renderer))
+    app.include_router(case_routes(services, renderer))
     app.include_router(health_routes(services))
     # Added last = outermost: the security headers wrap everything, the session is innermost.
     app.add_middleware(

@@ -27,7 +27,7 @@ def authenticate(org: Organisation, username: str, password: str) -> StaffAccoun
         _hasher.verify(account.password_hash if account else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
-    return account
+    return account if account and _active(account) else None
 
 
 def log_in(request: Request, account: StaffAccount) -> None:
@@ -42,9 +42,15 @@ def log_out(request: Request) -> None:
 
 
 def current_account(request: Request, org: Organisation) -> StaffAccount | None:
-    """The signed-in account; None too when the account left the organisation file."""
+    """The signed-in account; None too when it left the organisation or was deactivated."""
     username = request.session.get(SESSION_USER)
-    return org.staff.get(username) if isinstance(username, str) else None
+    account = org.staff.get(username) if isinstance(username, str) else None
+    return account if account and _active(account) else None
+
+
+def _active(account: StaffAccount) -> bool:
+    """Deactivated accounts neither sign in nor keep a session (older files have no flag)."""
+    return bool(getattr(account, "active", True))
 
 
 def safe_next(target: str | None, default: str = "/staff/queue") -> str:

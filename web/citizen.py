@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from typing import Any
 from uuid import uuid4
 
 import anyio
@@ -11,17 +12,23 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from feedback_core.cases import CaseStatus, InvalidTransition
+from feedback_core.handling import CaseChanged, UnknownCase
+from feedback_core.handling import Request as DeskRequest
 from feedback_core.identity import normalise_tracking_code, tracking_code_for
-from feedback_core.intake import IntakeSubmission
+from feedback_core.intake import MAX_DESCRIPTION_CHARS, IntakeSubmission
 from feedback_core.organisation import Counter, Office, Organisation, Unit, UnknownCounter
+from feedback_core.permissions import Action, NotAllowed
 from feedback_core.qr_tokens import sign_counter, verify_counter_token
-from projections.queries import SubmissionStatus
+from feedback_core.roles import CITIZEN
+from projections.queries import QueueRow, SubmissionStatus, TimelineRow
 from web.errors import error_page
 from web.forms import (
     BadSubmissionId,
     FieldError,
     Placement,
     QrForm,
+    clean_text,
     form_errors,
     parse_submission_id,
     to_submission,
@@ -30,6 +37,7 @@ from web.i18n import N_, locale_for
 from web.labels import CATEGORY_LABELS, RATING_LABELS
 from web.rendering import Renderer
 from web.services import WebServices
+from web.timeline import describe
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +57,24 @@ UNKNOWN_CODE_TITLE = N_("Không tìm thấy mã theo dõi")
 CHECK_FIELDS = N_("Vui lòng kiểm tra lại các mục được đánh dấu bên dưới.")
 BAD_CODE = N_("Mã theo dõi không hợp lệ. Mã gồm 10 chữ và số, ví dụ 7KQ2M-9XH4T.")
 UNKNOWN_CODE = N_("Không tìm thấy mã theo dõi. Vui lòng kiểm tra lại mã trên màn hình xác nhận.")
+EMPTY_REASON = N_("Vui lòng cho biết vì sao phản ánh chưa được giải quyết.")
+EMPTY_REPLY = N_("Vui lòng nhập nội dung trả lời.")
+TEXT_TOO_LONG = N_("Nội dung quá dài: tối đa 4.000 ký tự.")
+CASE_CHANGED = N_("Có người vừa thay đổi phản ánh này. Vui lòng tải lại trang.")
+CASE_CHANGED_TITLE = N_("Phản ánh vừa được thay đổi")
+NOT_NOW = N_("Phản ánh không còn ở trạng thái cho phép thao tác này. Vui lòng tải lại trang.")
+RELOAD = N_("Tải lại trang")
+
+# What a citizen can do from the tracking page, by the path's last part.
+CITIZEN_STEPS = {"reopen": Action.REOPEN, "reply": Action.RECORD_REPLY}
+DONE_OF = {"reopen": "reopened", "reply": "replied"}
+DONE_MESSAGES = {
+    "reopened": N_("Đã gửi. Phản ánh của bạn được mở lại để tiếp tục giải quyết."),
+    "replied": N_("Đã gửi nội dung trả lời của bạn. Cảm ơn bạn!"),
+    "confirmed": N_("Cảm ơn bạn đã xác nhận phản ánh đã được giải quyết."),
+}
+# The case's answer is given: the citizen can say whether it solved the problem.
+CONFIRMABLE = frozenset({CaseStatus.ANSWERED, CaseStatus.RESOLVED})
 
 
 @dataclass(frozen=True)
@@ -102,6 +128,7 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
     router = APIRouter()
     org = services.organisation
     key = services.settings.secret
+    queries = services.queries
 
     def render_form(
         request: Request,
@@ -184,8 +211,57 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
         context = {"code": code, "error": FieldError(BAD_CODE)}
         return renderer.render(request, "track.html", context, 400)
 
+    async def _case_of(
+        status: SubmissionStatus | None,
+    ) -> tuple[QueueRow | None, list[TimelineRow]]:
+        """The case behind a submission and its public history (never internal rows)."""
+        if status is None or status.case_id is None:
+            return None, []
+        case_id = status.case_id
+
+        def read() -> tuple[QueueRow | None, list[TimelineRow]]:
+            return queries.case(case_id), list(queries.timeline(case_id, public_only=True))
+
+        return await anyio.to_thread.run_sync(read)
+
+    def render_tracking(
+        request: Request,
+        code: str,
+        status: SubmissionStatus | None,
+        case: QueueRow | None,
+        timeline: list[TimelineRow],
+        *,
+        new: bool = False,
+        done: str = "",
+        error_in: str = "",
+        error: FieldError | None = None,
+        typed: str = "",
+        status_code: int = 200,
+    ) -> Response:
+        public = [describe(org, t, public=True) for t in timeline if t.public]
+        questions = [t.text for t in public if t.row.kind == "citizen_asked"]
+        state = case.status if case else ""
+        context = {
+            "code": code,
+            "status": status,
+            "new": new,
+            **_names(org, status),
+            "case": case,
+            "timeline": public,
+            "can_confirm": state in CONFIRMABLE,
+            "waiting": state == CaseStatus.WAITING_FOR_CITIZEN,
+            "question": questions[-1] if questions else "",
+            "done": done if done in DONE_MESSAGES else "",
+            "done_message": DONE_MESSAGES.get(done, ""),
+            "error_in": error_in,
+            "error": error,
+            "typed": typed,
+            "lang_query": f"?lang={locale_for(request)}",
+        }
+        return renderer.render(request, "tracking.html", context, status_code)
+
     @router.get("/t/{code}")
-    async def tracking(request: Request, code: str, new: str = "") -> Response:
+    async def tracking(request: Request, code: str, new: str = "", done: str = "") -> Response:
         normal = normalise_tracking_code(code)
         if not normal:
             return error_page(renderer, request, 404, BAD_CODE, UNKNOWN_CODE_TITLE)
@@ -193,8 +269,61 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
         status = await _lookup(normal, quiet=is_new)
         if status is None and not is_new:
             return error_page(renderer, request, 404, UNKNOWN_CODE, UNKNOWN_CODE_TITLE)
-        context = {"code": normal, "status": status, "new": is_new, **_names(org, status)}
-        return renderer.render(request, "tracking.html", context)
+        case, timeline = await _case_of(status) if status else (None, [])
+        return render_tracking(request, normal, status, case, timeline, new=is_new, done=done)
+
+    @router.post("/t/{code}/{step}")
+    async def citizen_step(request: Request, code: str, step: str) -> Response:
+        """The citizen acts on their case: the tracking code is their authority."""
+        normal = normalise_tracking_code(code)
+        action = CITIZEN_STEPS.get(step)
+        if not normal or action is None:
+            return error_page(renderer, request, 404, BAD_CODE, UNKNOWN_CODE_TITLE)
+        if _too_large(request):
+            return error_page(renderer, request, 413)
+        status = await _lookup(normal, quiet=False)
+        case, timeline = await _case_of(status)
+        if status is None or case is None:
+            return error_page(renderer, request, 404, UNKNOWN_CODE, UNKNOWN_CODE_TITLE)
+        form = await request.form()
+        typed = clean_text(_field(form, "text")).strip()
+        version = _field(form, "version")
+        problem = (
+            FieldError(EMPTY_REPLY if action is Action.RECORD_REPLY else EMPTY_REASON)
+            if not typed
+            else FieldError(TEXT_TOO_LONG) if len(typed) > MAX_DESCRIPTION_CHARS else None
+        )
+        if problem or not version.isdigit():
+            return render_tracking(
+                request, normal, status, case, timeline, error_in=step,
+                error=problem or FieldError(BAD_FORM), typed=typed, status_code=422,
+            )
+        back = f"/t/{normal}"
+        desk_request = (
+            DeskRequest(action, text=typed)
+            if action is Action.RECORD_REPLY
+            else DeskRequest(action, reason=typed)
+        )
+        if services.desk is None:
+            raise RuntimeError("this web app was started without the case desk")
+        try:
+            notification_id = await anyio.to_thread.run_sync(
+                services.desk.act, case.case_id, int(version), CITIZEN, desk_request,
+                services.clock(),
+            )
+        except CaseChanged:
+            return error_page(
+                renderer, request, 409, CASE_CHANGED, CASE_CHANGED_TITLE,
+                back_url=back, back_label=RELOAD,
+            )
+        except NotAllowed:
+            return error_page(renderer, request, 403, NOT_NOW, back_url=back, back_label=RELOAD)
+        except InvalidTransition:
+            return error_page(renderer, request, 422, NOT_NOW, back_url=back, back_label=RELOAD)
+        except UnknownCase:
+            return error_page(renderer, request, 404, UNKNOWN_CODE, UNKNOWN_CODE_TITLE)
+        await anyio.to_thread.run_sync(queries.wait_for, notification_id)
+        return RedirectResponse(f"{back}?done={DONE_OF[step]}", status_code=303)
 
     return router
 
@@ -212,3 +341,8 @@ def _names(org: Organisation, status: SubmissionStatus | None) -> dict[str, obje
         "office": org.offices.get(status.office_id),
         "counter": org.counters.get(status.counter_id),
     }
+
+
+def _field(form: Any, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""

@@ -16,6 +16,7 @@ from web.rendering import Renderer
 
 log = logging.getLogger(__name__)
 
+BACK_HOME = N_("Về trang chủ")
 GENERIC = (N_("Đã có lỗi xảy ra"), N_("Yêu cầu không thực hiện được. Vui lòng thử lại."))
 PAGES: dict[int, tuple[str, str]] = {
     400: (
@@ -45,10 +46,23 @@ def error_page(
     status_code: int,
     message: str | None = None,
     title: str | None = None,
+    *,
+    detail: str = "",
+    back_url: str = "",
+    back_label: str = "",
+    params: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    """An error page; ``title`` and ``message`` are msgids (translated in the template)."""
+    """An error page; ``title``, ``message`` and ``back_label`` are msgids (translated in the
+    template), ``message`` formatted with ``params``; ``detail`` is shown as it is (escaped)."""
     default_title, default_message = PAGES.get(status_code, GENERIC)
-    context = {"title": title or default_title, "message": message or default_message}
+    context = {
+        "title": title or default_title,
+        "message": message or default_message,
+        "params": params or {},
+        "detail": detail,
+        "back_url": back_url,
+        "back_label": back_label or BACK_HOME,
+    }
     return renderer.render(request, "error.html", context, status_code=status_code)
 
 

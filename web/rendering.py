@@ -15,9 +15,20 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from web.flash import Notice
 from web.forms import FieldError
 from web.i18n import LOCALES, locale_for
-from web.labels import CATEGORY_LABELS, RATING_LABELS, STATUS_LABELS, label
+from web.labels import (
+    ACTION_LABELS,
+    ASSIGNMENT_LABELS,
+    CATEGORY_LABELS,
+    CHANNEL_LABELS,
+    RATING_LABELS,
+    ROLE_LABELS,
+    STATUS_LABELS,
+    TIMELINE_LABELS,
+    label,
+)
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 LOCAL_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -52,6 +63,7 @@ def _environment(translations: gettext.NullTranslations, locale: str) -> Environ
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates ship with the code: no stat() per include per row
     )
     env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
     env.globals["name"] = lambda item: name_in(locale, item)
@@ -59,6 +71,12 @@ def _environment(translations: gettext.NullTranslations, locale: str) -> Environ
     env.globals["category_label"] = lambda code: label(CATEGORY_LABELS, code)
     env.globals["status_label"] = lambda code: label(STATUS_LABELS, code)
     env.globals["rating_label"] = lambda score: label(RATING_LABELS, score)
+    env.globals["channel_label"] = lambda code: label(CHANNEL_LABELS, code)
+    env.globals["action_label"] = lambda code: label(ACTION_LABELS, code)
+    env.globals["timeline_label"] = lambda code: label(TIMELINE_LABELS, code)
+    env.globals["assignment_label"] = lambda code: label(ASSIGNMENT_LABELS, code)
+    env.globals["role_label"] = lambda code: label(ROLE_LABELS, code)
+    env.globals["notice_text"] = lambda notice: _notice(translations, locale, notice)
     env.filters["datetime"] = local_datetime
     env.filters["date"] = local_date
     env.filters["number"] = lambda n: format_decimal(n, locale=locale)
@@ -68,6 +86,17 @@ def _environment(translations: gettext.NullTranslations, locale: str) -> Environ
 def _field_error(translations: gettext.NullTranslations, locale: str, err: FieldError) -> str:
     params = {key: format_decimal(value, locale=locale) for key, value in err.params.items()}
     message = translations.gettext(err.message)
+    return message % params if params else message
+
+
+def _notice(translations: gettext.NullTranslations, locale: str, notice: Notice) -> str:
+    """A flash message: numbers in the locale's format, labels translated, text as is."""
+    params: dict[str, str] = {
+        key: format_decimal(value, locale=locale) if isinstance(value, int) else str(value)
+        for key, value in notice.params.items()
+    }
+    params.update({key: translations.gettext(msgid) for key, msgid in notice.labels.items()})
+    message = translations.gettext(notice.message)
     return message % params if params else message
 
 

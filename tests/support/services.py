@@ -23,6 +23,18 @@ def fresh_database() -> Database:
     )
 
 
+def drop_database(db: Database) -> None:
+    """Drop a test database (its connections are ended first)."""
+    import psycopg
+    from psycopg import sql
+
+    params = postgres.connection_info("postgres")
+    with psycopg.connect(**params, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db.dbname))
+        )
+
+
 def kafka_bootstrap() -> str:
     return kafka.ensure_running()
 

@@ -1,16 +1,18 @@
-"""The landing page and the tracking page."""
+"""The landing page and the tracking page, with the citizen's own steps on their case."""
 
 from __future__ import annotations
 
 from datetime import date
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from fastapi.testclient import TestClient
 
+from feedback_core.application import CasesApplication
+from feedback_core.cases import Case
 from feedback_core.identity import case_id_for, tracking_code_for
 from feedback_core.qr_tokens import sign_counter
 from feedback_core.settings import Settings
-from tests.web.web_doubles import FakeQueries, status_row
+from tests.web.web_doubles import FakeQueries, hidden, log_in, open_case, post_step, status_row
 
 
 def test_landing_lists_every_counter_with_its_qr_link(
@@ -97,3 +99,110 @@ def test_lookup_form_with_a_bad_code(client: TestClient) -> None:
     assert answer.status_code == 400
     assert "Mã theo dõi không hợp lệ" in answer.text
     assert 'value="12&lt;script&gt;"' in answer.text
+
+
+# --- the case's public history and the citizen's own steps (real domain, in memory) --------
+
+
+def staff_steps(client: TestClient, case_id: UUID, *steps: tuple[str, dict[str, str]]) -> None:
+    log_in(client, "canbo.nhattan")
+    for action, data in steps:
+        assert post_step(client, case_id, action, **data).status_code == 303, action
+    client.cookies.clear()
+
+
+def test_public_history_without_officers_or_internal_notes(
+    desk_client: TestClient, store: CasesApplication
+) -> None:
+    cid, code = open_case(store)
+    staff_steps(
+        desk_client, cid, ("accept", {}), ("claim", {}),
+        ("note", {"text": "Nghi ngờ cán bộ quầy 1"}),
+        ("ask_citizen", {"text": "Ông/bà nộp hồ sơ vào ngày nào?"}),
+    )
+    page = desk_client.get(f"/t/{code}")
+    assert page.status_code == 200
+    history = page.text.split('id="history-heading"')[1]
+    assert "Tiếp nhận phản ánh" in history and "Đã thụ lý" in history
+    assert "Ông/bà nộp hồ sơ vào ngày nào?" in page.text
+    for secret in ("Nghi ngờ cán bộ quầy 1", "Nguyễn Thị Lan", "canbo.nhattan", "Nội bộ",
+                   "Phân công"):
+        assert secret not in page.text
+    assert "phananh_session" not in desk_client.cookies  # no session for citizens
+
+
+def test_the_citizen_replies_on_the_tracking_page(
+    desk_client: TestClient, store: CasesApplication
+) -> None:
+    cid, code = open_case(store)
+    staff_steps(desk_client, cid, ("accept", {}), ("claim", {}),
+                ("ask_citizen", {"text": "Số biên nhận hồ sơ?"}))
+    page = desk_client.get(f"/t/{code}").text
+    assert "Cơ quan đề nghị bạn bổ sung thông tin" in page
+    assert f'action="/t/{code}/reply?lang=vi"' in page
+    empty = desk_client.post(f"/t/{code}/reply", data={"version": hidden(page, "version"),
+                                                       "text": "  "})
+    assert empty.status_code == 422 and "Vui lòng nhập nội dung trả lời." in empty.text
+    done = desk_client.post(
+        f"/t/{code}/reply", data={"version": hidden(page, "version"), "text": "HS-2026-001"}
+    )
+    assert done.status_code == 303 and done.headers["location"] == f"/t/{code}?done=replied"
+    after = desk_client.get(done.headers["location"]).text
+    assert "Đã gửi nội dung trả lời của bạn." in after and "HS-2026-001" in after
+    assert "Cơ quan đề nghị bạn bổ sung thông tin" not in after
+    case: Case = store.repository.get(cid)
+    assert case.status == "in_progress" and case.waiting_since is None
+
+
+def test_not_resolved_reopens_the_case(desk_client: TestClient, store: CasesApplication) -> None:
+    cid, code = open_case(store)
+    staff_steps(desk_client, cid, ("accept", {}), ("claim", {}),
+                ("answer", {"text": "Đã chấn chỉnh cán bộ."}))
+    page = desk_client.get(f"/t/{code}").text
+    assert "Đã được giải quyết" in page and "Chưa được giải quyết" in page
+    assert "Đã chấn chỉnh cán bộ." in page
+    assert 'href="/t/' + code + '?done=confirmed"' in page
+    confirmed = desk_client.get(f"/t/{code}?done=confirmed").text
+    assert "Cảm ơn bạn đã xác nhận" in confirmed
+    empty = desk_client.post(f"/t/{code}/reopen", data={"version": hidden(page, "version")})
+    assert empty.status_code == 422
+    assert "Vui lòng cho biết vì sao phản ánh chưa được giải quyết." in empty.text
+    assert "<details open>" in empty.text
+    done = desk_client.post(
+        f"/t/{code}/reopen",
+        data={"version": hidden(page, "version"), "text": "Vẫn bị đòi thêm giấy tờ."},
+    )
+    assert done.headers["location"] == f"/t/{code}?done=reopened"
+    after = desk_client.get(done.headers["location"]).text
+    assert "Phản ánh của bạn được mở lại" in after and "Vẫn bị đòi thêm giấy tờ." in after
+    assert "Chưa được giải quyết" not in after
+    case: Case = store.repository.get(cid)
+    assert case.status == "in_progress"
+
+
+def test_a_stale_citizen_page_is_409(desk_client: TestClient, store: CasesApplication) -> None:
+    cid, code = open_case(store)
+    staff_steps(desk_client, cid, ("accept", {}), ("claim", {}), ("answer", {"text": "Xong."}))
+    page = desk_client.get(f"/t/{code}").text
+    staff_steps(desk_client, cid, ("answer", {"text": "Bổ sung câu trả lời."}))
+    stale = desk_client.post(
+        f"/t/{code}/reopen", data={"version": hidden(page, "version"), "text": "Chưa xong"}
+    )
+    assert stale.status_code == 409
+    assert "Có người vừa thay đổi phản ánh này" in stale.text
+    assert f'href="/t/{code}"' in stale.text
+
+
+def test_citizen_steps_only_on_a_case_in_the_right_state(
+    desk_client: TestClient, store: CasesApplication
+) -> None:
+    cid, code = open_case(store)
+    page = desk_client.get(f"/t/{code}").text
+    assert "Chưa được giải quyết" not in page and "/reply" not in page
+    version = str(store.repository.get(cid).version)
+    answer = desk_client.post(f"/t/{code}/reopen", data={"version": version, "text": "Sao?"})
+    assert answer.status_code == 422
+    assert desk_client.post(f"/t/{code}/close", data={"version": version}).status_code == 404
+    unknown = tracking_code_for(uuid4())
+    answer = desk_client.post(f"/t/{unknown}/reopen", data={"version": "1", "text": "x"})
+    assert answer.status_code == 404

@@ -1,0 +1,263 @@
+"""Role × scope over every staff endpoint: who gets the page or the step (200 / 303), who is
+refused (403), who is sent to sign in (303 to /login), and for whom the case does not exist
+(404). The expectations are written out here, not derived from feedback_core.permissions.
+
+Every account sits in the Nhật Tân ward; "own" is a case of Nhật Tân, "other ward" one of
+Quảng An, "parent district" one of Tây Hồ, the district above the ward. For the steps on a
+transfer, the scope is the unit the case is being transferred to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+import pytest
+from fastapi.testclient import TestClient
+
+from feedback_core.application import CasesApplication
+from feedback_core.cases import Case
+from feedback_core.handling import Request
+from feedback_core.permissions import Action
+from feedback_core.roles import Actor, Role
+from feedback_core.settings import Settings
+from tests.web.conftest import build_test_organisation, make_desk
+from tests.web.web_doubles import (
+    NOW,
+    FakeHealth,
+    RecordingPublisher,
+    StoreQueries,
+    hidden,
+    log_in,
+    open_case,
+)
+from web.app import create_app
+from web.services import WebServices
+
+ACCOUNTS = {
+    "operator": "tongdai.nhattan",
+    "handler": "canbo.nhattan",
+    "head": "lanhdao.nhattan",
+    "inspector": "thanhtra.nhattan",
+    "admin": "quantri.nhattan",
+    "anonymous": None,
+}
+SCOPES = {"own": "nhat-tan", "other ward": "quang-an", "parent district": "tay-ho"}
+# What each role may do to a case in its scope (the role table of the case-handling issue).
+MAY: dict[str, set[Action]] = {
+    "operator": {Action.WITHDRAW, Action.REOPEN},
+    "handler": set(Action) - {Action.VIEW, Action.EXTEND},
+    "head": set(Action) - {Action.VIEW, Action.ESCALATE},
+    "inspector": set(),
+}
+SEES_CASES = {"operator", "handler", "head", "inspector"}
+STEPS = [a for a in Action if a is not Action.VIEW]
+RECEIVER = {Action.ACCEPT_TRANSFER, Action.RETURN_TRANSFER}
+SETUP = Actor("lanhdao.tayho", Role.HEAD, "tay-ho")  # prepares cases anywhere in the district
+
+FORMS: dict[Action, dict[str, str]] = {
+    Action.REFUSE: {"reason": "Không thuộc thẩm quyền"},
+    Action.ASSIGN: {"assignee": "canbo.nhattan"},
+    Action.ASK_CITIZEN: {"text": "Số biên nhận?"},
+    Action.RECORD_REPLY: {"text": "HS-001"},
+    Action.ANSWER: {"text": "Đã xử lý."},
+    Action.NOTE: {"text": "Ghi chú"},
+    Action.TRANSFER: {"to_unit": "phu-thuong", "reason": "Sai địa bàn"},
+    Action.RETURN_TRANSFER: {"reason": "Không thuộc địa bàn"},
+    Action.ESCALATE: {"reason": "Cần ý kiến lãnh đạo"},
+    Action.WITHDRAW: {"reason": "Công dân gọi điện rút"},
+    Action.REOPEN: {"reason": "Công dân chưa hài lòng"},
+    Action.EXTEND: {"days": "5", "reason": "Cần xác minh"},
+    Action.MERGE: {"reason": "Trùng"},
+}
+# The steps that bring a new case where ``action`` can be taken (``assignee`` = the actor).
+BEFORE: dict[Action, list[Action]] = {
+    Action.ASSIGN: [Action.ACCEPT],
+    Action.CLAIM: [Action.ACCEPT],
+    Action.START: [Action.ACCEPT, Action.ASSIGN],
+    Action.ASK_CITIZEN: [Action.ACCEPT, Action.ASSIGN],
+    Action.ANSWER: [Action.ACCEPT, Action.ASSIGN],
+    Action.RECORD_REPLY: [Action.ACCEPT, Action.ASSIGN, Action.ASK_CITIZEN],
+    Action.RESOLVE: [Action.ACCEPT, Action.ASSIGN, Action.ANSWER],
+    Action.REOPEN: [Action.ACCEPT, Action.ASSIGN, Action.ANSWER],
+    Action.CLOSE: [Action.ACCEPT, Action.ASSIGN, Action.ANSWER, Action.RESOLVE],
+}
+
+
+class World:
+    def __init__(self) -> None:
+        self.org = build_test_organisation()
+        self.store = CasesApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+        self.desk = make_desk(self.store, self.org)
+        self.services = WebServices(
+            settings=Settings(secret_key="matrix-secret"),
+            organisation=self.org,
+            publisher=RecordingPublisher(),
+            queries=StoreQueries(self.store),
+            health=FakeHealth(),
+            clock=lambda: NOW,
+            desk=self.desk,
+        )
+        self.app = create_app(self.services)
+        self.clients: dict[str, TestClient] = {}
+
+    def client(self, role: str) -> TestClient:
+        """One signed-in client per role for the whole module (argon2 is slow on purpose)."""
+        if role not in self.clients:
+            client = TestClient(self.app, follow_redirects=False)
+            username = ACCOUNTS[role]
+            if username:
+                assert log_in(client, username).status_code == 303
+            self.clients[role] = client
+        return self.clients[role]
+
+    def case(self, case_id: UUID) -> Case:
+        case: Case = self.store.repository.get(case_id)
+        return case
+
+    def step(self, case_id: UUID, action: Action, **fields: Any) -> None:
+        version = self.case(case_id).version
+        self.desk.act(case_id, version, SETUP, Request(action, **fields), NOW)
+
+    def prepare(self, action: Action, unit: str, username: str) -> tuple[UUID, dict[str, str]]:
+        """A case of ``unit`` ready for ``action`` by ``username``; the form to post."""
+        form = dict(FORMS.get(action, {}))
+        if action in RECEIVER:
+            # own: into the actor's unit; other ward: from the actor's unit into Quảng An;
+            # parent: from Quảng An into the district.
+            origin, target = {
+                "nhat-tan": ("quang-an", "nhat-tan"),
+                "quang-an": ("nhat-tan", "quang-an"),
+                "tay-ho": ("quang-an", "tay-ho"),
+            }[unit]
+            case_id, _ = open_case(self.store, unit=origin)
+            self.step(case_id, Action.TRANSFER, to_unit=target, reason="Chuyển")
+            return case_id, form
+        case_id, _ = open_case(self.store, unit=unit)
+        for before in BEFORE.get(action, []):
+            extra: dict[str, Any] = {}
+            if before is Action.ASSIGN:
+                extra["assignee"] = username
+            if before in (Action.ASK_CITIZEN, Action.ANSWER):
+                extra["text"] = "…"
+            self.step(case_id, before, **extra)
+        if action is Action.MERGE:
+            primary, code = open_case(self.store, unit=unit, days_ago=9)
+            form["primary"] = code
+        return case_id, form
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[World]:
+    built = World()
+    yield built
+    for client in built.clients.values():
+        client.close()
+
+
+def expected_for_page(role: str) -> int:
+    if ACCOUNTS[role] is None:
+        return 303
+    return 200 if role in SEES_CASES else 403
+
+
+def expected_for_step(role: str, scope: str, action: Action) -> int:
+    if ACCOUNTS[role] is None:
+        return 303  # to the login page
+    if role not in SEES_CASES:
+        return 403
+    may = action in MAY[role]
+    if action in RECEIVER:
+        if scope == "own":  # another unit's case on its way in: for those who may take it
+            return 303 if may else 404
+        if scope == "other ward":  # our own case, on its way out: not ours to accept
+            return 403
+        return 404
+    if scope != "own":
+        return 404  # out of scope: the case does not exist for this account
+    return 303 if may else 403
+
+
+@pytest.mark.parametrize("path", ["/staff/queue", "/staff/my", "/staff/transfers"])
+@pytest.mark.parametrize("scope", list(SCOPES))
+@pytest.mark.parametrize("role", list(ACCOUNTS))
+def test_list_pages(world: World, role: str, scope: str, path: str) -> None:
+    case_id, code = open_case(world.store, unit=SCOPES[scope])
+    if path == "/staff/my":
+        world.step(case_id, Action.ACCEPT)
+        world.step(case_id, Action.ASSIGN, assignee=ACCOUNTS[role] or "canbo.nhattan")
+    if path == "/staff/transfers":
+        origin = "phu-thuong"
+        case_id, code = open_case(world.store, unit=origin)
+        world.step(case_id, Action.TRANSFER, to_unit=SCOPES[scope], reason="Chuyển")
+    query = "" if path == "/staff/transfers" else f"?q={code}"
+    page = world.client(role).get(path + query)
+    assert page.status_code == expected_for_page(role)
+    if page.status_code == 303:
+        assert page.headers["location"].startswith("/login?next=")
+    if page.status_code == 200:
+        # Cases coming in are shown to those who may take them over.
+        takes = path != "/staff/transfers" or Action.ACCEPT_TRANSFER in MAY[role]
+        assert (f"/staff/cases/{case_id}" in page.text) == (scope == "own" and takes)
+
+
+@pytest.mark.parametrize("scope", list(SCOPES))
+@pytest.mark.parametrize("role", list(ACCOUNTS))
+def test_case_page(world: World, role: str, scope: str) -> None:
+    case_id, code = open_case(world.store, unit=SCOPES[scope])
+    page = world.client(role).get(f"/staff/cases/{case_id}")
+    expected = expected_for_page(role)
+    if expected == 200 and scope != "own":
+        expected = 404
+    assert page.status_code == expected
+    assert (code in page.text) == (expected == 200)
+
+
+@pytest.mark.parametrize("action", STEPS, ids=[a.value for a in STEPS])
+@pytest.mark.parametrize("scope", list(SCOPES))
+@pytest.mark.parametrize("role", list(ACCOUNTS))
+def test_steps(world: World, role: str, scope: str, action: Action) -> None:
+    client = world.client(role)
+    case_id, form = world.prepare(action, SCOPES[scope], ACCOUNTS[role] or "canbo.nhattan")
+    before = world.case(case_id).version
+    token = hidden(client.get("/login").text, "csrf_token")
+    data = {"csrf_token": token, "version": str(before)} | form
+    answer = client.post(f"/staff/cases/{case_id}/{action.value}", data=data)
+    expected = expected_for_step(role, scope, action)
+    assert answer.status_code == expected, answer.text[-600:]
+    changed = world.case(case_id).version != before
+    assert changed == (expected == 303 and ACCOUNTS[role] is not None)
+    if ACCOUNTS[role] is None:
+        assert answer.headers["location"] == f"/login?next=%2Fstaff%2Fcases%2F{case_id}"
+
+
+@pytest.mark.parametrize("scope", list(SCOPES))
+@pytest.mark.parametrize("role", list(ACCOUNTS))
+def test_bulk_assign(world: World, role: str, scope: str) -> None:
+    client = world.client(role)
+    case_id, _ = open_case(world.store, unit=SCOPES[scope])
+    world.step(case_id, Action.ACCEPT)
+    version = world.case(case_id).version
+    token = hidden(client.get("/login").text, "csrf_token")
+    data = {"csrf_token": token, "case": f"{case_id}:{version}", "assignee": "canbo.nhattan"}
+    answer = client.post("/staff/queue/assign", data=data)
+    may_assign = role in ("handler", "head")
+    if ACCOUNTS[role] is None:
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
+    elif not may_assign:
+        assert answer.status_code == 403
+    elif scope == "own":
+        assert answer.status_code == 303
+    else:  # reported as not found, nothing changed
+        assert answer.status_code == 200 and "Không tìm thấy phản ánh." in answer.text
+    assigned = world.case(case_id).assignee == "canbo.nhattan"
+    assert assigned == (may_assign and scope == "own")
+
+
+def test_the_matrix_covers_every_step_and_role() -> None:
+    assert set(STEPS) == set(Action) - {Action.VIEW}
+    assert set(MAY) | {"admin", "anonymous"} == set(ACCOUNTS)
+    assert {a.role for a in build_test_organisation().staff.values()} >= {
+        r.value for r in (Role.OPERATOR, Role.HANDLER, Role.HEAD, Role.INSPECTOR, Role.ADMIN)
+    }

@@ -1,0 +1,87 @@
+"""Who is asking: the signed-in staff account as a domain Actor with its scope.
+
+Every staff route takes ``Staff`` (a FastAPI dependency): it signs in, checks that the role
+may see cases at all, and carries the scope, so no route decides access on its own. What an
+actor may do to one case is always asked of ``feedback_core.permissions.check``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends
+from starlette.requests import Request
+
+from feedback_core.organisation import Organisation, StaffAccount
+from feedback_core.permissions import RECEIVER_ACTIONS, Action, NotAllowed, check
+from feedback_core.roles import Actor, Role
+from projections.queries import QueueRow
+from web import auth
+
+
+class SignInRequired(Exception):
+    """No (or no longer a valid) staff session: the login page, then back."""
+
+
+class StaffForbidden(Exception):
+    """Signed in, but the role may not see cases (an administrator, say)."""
+
+
+@dataclass(frozen=True)
+class StaffPrincipal:
+    account: StaffAccount
+    actor: Actor
+    scope: tuple[str, ...]  # the account's unit and every unit below it
+
+    @property
+    def username(self) -> str:
+        return self.account.username
+
+    def may(self, action: Action, row: QueueRow) -> bool:
+        """May this actor do ``action`` to the case of ``row``, now? (permissions.check)"""
+        try:
+            check(self.actor, action, row.unit_id, self.scope, row.assignee, row.pending_transfer)
+        except NotAllowed:
+            return False
+        return True
+
+    def may_see(self, row: QueueRow) -> bool:
+        """Cases of the scope, and cases another unit asks the scope to take over."""
+        return self.may(Action.VIEW, row) or (
+            row.pending_transfer is not None
+            and any(self.may(action, row) for action in RECEIVER_ACTIONS)
+        )
+
+    def may_in_scope(self, action: Action) -> bool:
+        """Does the role allow ``action`` on the cases of the actor's own unit at all?"""
+        try:
+            check(self.actor, action, self.actor.unit_id, self.scope)
+        except NotAllowed:
+            return False
+        return True
+
+
+def principal_for(org: Organisation, account: StaffAccount) -> StaffPrincipal:
+    """The principal of an account; StaffForbidden for a role this version does not know."""
+    try:
+        role = Role(account.role)
+    except ValueError:
+        raise StaffForbidden() from None
+    actor = Actor(account.username, role, account.unit_id)
+    return StaffPrincipal(account, actor, tuple(org.subtree(account.unit_id)))
+
+
+def require_staff(request: Request) -> StaffPrincipal:
+    """The dependency of every staff page and command."""
+    org: Organisation = request.app.state.services.organisation
+    account = auth.current_account(request, org)
+    if account is None:
+        raise SignInRequired()
+    principal = principal_for(org, account)
+    if not principal.may_in_scope(Action.VIEW):
+        raise StaffForbidden()
+    return principal
+
+
+Staff = Annotated[StaffPrincipal, Depends(require_staff)]
