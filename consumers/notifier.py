@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -335,11 +336,17 @@ class InProcessNoticeSink:
     def __init__(self, delivery: NoticeDelivery) -> None:
         self.delivery = delivery
         self._loop: asyncio.AbstractEventLoop | None = None
+        # The loop lives on a thread of its own, so callers whose thread already runs a
+        # loop (an async app, a test harness) can publish too.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notices")
 
     def _run(self, coroutine: Awaitable[Any]) -> Any:
-        if self._loop is None:
-            self._loop = asyncio.new_event_loop()
-        return self._loop.run_until_complete(coroutine)  # type: ignore[arg-type]
+        def run() -> Any:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+            return self._loop.run_until_complete(coroutine)  # type: ignore[arg-type]
+
+        return self._thread.submit(run).result()
 
     def publish(self, notices: Sequence[CaseNotice]) -> None:
         for notice in notices:
@@ -347,9 +354,10 @@ class InProcessNoticeSink:
 
     def close(self) -> None:
         if self._loop is not None:
-            self._loop.run_until_complete(self.delivery.close())
-            self._loop.close()
-            self._loop = None
+            self._run(self.delivery.close())
+            loop, self._loop = self._loop, None
+            self._thread.submit(loop.close).result()
+        self._thread.shutdown()
 
     def describe(self) -> dict[str, object]:
         return {"kind": "in-process", "channels": [c.name for c in self.delivery.channels]}
