@@ -45,7 +45,7 @@ class Case(Aggregate):
     """Opened from an intake submission that carries a complaint."""
 
     class Received(Aggregate.Created):
-        class_version = 3
+        class_version = 4
         submission_id: UUID
         tracking_code: str
         channel: str
@@ -62,6 +62,12 @@ class Case(Aggregate):
         contact_phone: str
         wants_updates: bool
         locale: str
+        dossier_code: str
+        photo_id: str
+        reported_by: str
+        address: str
+        latitude: float | None
+        longitude: float | None
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -72,6 +78,12 @@ class Case(Aggregate):
         def upcast_v2_v3(state: dict[str, Any]) -> None:
             """Version 2 did not record the citizen's language: Vietnamese, the default."""
             state["locale"] = "vi"
+
+        @staticmethod
+        def upcast_v3_v4(state: dict[str, Any]) -> None:
+            """Version 3 had no dossier code, photo, reporter or location."""
+            state.update(dossier_code="", photo_id="", reported_by="", address="",
+                         latitude=None, longitude=None)
 
     class Step(Aggregate.Event):
         """Base of every workflow event: who acted, for which unit, when, and why."""
@@ -228,6 +240,12 @@ class Case(Aggregate):
         contact_phone: str = "",
         wants_updates: bool = False,
         locale: str = "vi",
+        dossier_code: str = "",
+        photo_id: str = "",
+        reported_by: str = "",
+        address: str = "",
+        latitude: float | None = None,
+        longitude: float | None = None,
     ) -> None:
         self.submission_id = submission_id
         self.tracking_code = tracking_code
@@ -243,6 +261,11 @@ class Case(Aggregate):
         self.due_on = due_on
         self.rating_id = rating_id
         self.locale = locale
+        self.dossier_code = dossier_code
+        self.photo_id = photo_id
+        self.reported_by = reported_by
+        self.address = address
+        self.location = (latitude, longitude) if latitude is not None else None
         self.status = CaseStatus.RECEIVED
         self.assignee: str | None = None
         self.pending_transfer: str | None = None

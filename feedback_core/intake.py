@@ -39,6 +39,22 @@ class ComplaintCategory(StrEnum):
     OTHER = "other"
 
 
+class SipasComponent(StrEnum):
+    """The five components of the national satisfaction index (SIPAS)."""
+
+    ACCESS = "access"  # access to information about the service
+    PROCEDURES = "procedures"  # administrative procedures
+    OFFICERS = "officers"  # the officers' attitude and competence
+    RESULTS = "results"  # results and timeliness
+    FEEDBACK = "feedback"  # handling of feedback and complaints
+
+
+# Channels where the citizen rates the service; the others may carry a complaint alone.
+RATING_CHANNELS = frozenset({Channel.QR, Channel.KIOSK, Channel.PAPER})
+_DOSSIER_CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z.\-/_]{0,39}")
+_PHOTO_ID = re.compile(r"[0-9a-f]{64}")
+
+
 class IntakeError(ValueError):
     """A submission that cannot be accepted; ``code`` names the problem for translation."""
 
@@ -49,7 +65,7 @@ class IntakeError(ValueError):
 
 @dataclass(frozen=True)
 class IntakeSubmission:
-    """One citizen submission: a rating, optionally with a complaint."""
+    """One citizen submission: a rating and/or a complaint, from any channel."""
 
     submission_id: UUID
     channel: Channel
@@ -57,13 +73,20 @@ class IntakeSubmission:
     office_id: str
     counter_id: str
     submitted_at: datetime
-    rating: int
+    rating: int | None
     description: str = ""
     category: ComplaintCategory | None = None
     locale: str = "vi"
     contact_email: str = ""
     contact_phone: str = ""
     wants_updates: bool = False  # the citizen consents to be contacted about this case
+    components: dict[str, int] = field(default_factory=dict)  # SipasComponent -> 1..5
+    dossier_code: str = ""  # mã hồ sơ on the citizen's receipt, ties a rating to a dossier
+    photo_id: str = ""  # SHA-256 of a photo kept in the media store
+    reported_by: str = ""  # the operator or API client who recorded it on the citizen's behalf
+    address: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
     schema_version: int = field(default=SCHEMA_VERSION)
 
     def __post_init__(self) -> None:
@@ -73,13 +96,33 @@ class IntakeSubmission:
     def has_complaint(self) -> bool:
         return bool(self.description.strip())
 
+    @property
+    def has_rating(self) -> bool:
+        return self.rating is not None
+
 
 def validate(sub: IntakeSubmission) -> None:
     """Raise IntakeError for anything the core must never store."""
     if sub.schema_version != SCHEMA_VERSION:
         raise IntakeError("schema", f"unsupported schema_version {sub.schema_version}")
-    if not isinstance(sub.rating, int) or not 1 <= sub.rating <= 5:
+    if sub.rating is None:
+        if sub.channel in RATING_CHANNELS:
+            raise IntakeError("rating_missing", "rating must be an integer from 1 to 5")
+        if not sub.has_complaint:
+            raise IntakeError("empty", "a submission without a rating needs a description")
+    elif not _score(sub.rating):
         raise IntakeError("rating_missing", "rating must be an integer from 1 to 5")
+    for component, score in sub.components.items():
+        if component not in SipasComponent.__members__.values() or not _score(score):
+            raise IntakeError("component_invalid", f"component {component}={score!r}")
+    if sub.components and sub.rating is None:
+        raise IntakeError("rating_missing", "SIPAS components come with an overall rating")
+    if sub.dossier_code and not _DOSSIER_CODE.fullmatch(sub.dossier_code):
+        raise IntakeError("dossier_invalid", f"not a dossier code: {sub.dossier_code!r}")
+    if sub.photo_id and not _PHOTO_ID.fullmatch(sub.photo_id):
+        raise IntakeError("schema", "photo_id must be a SHA-256 in hex")
+    if (sub.latitude is None) != (sub.longitude is None) or not _on_earth(sub):
+        raise IntakeError("location_invalid", "latitude and longitude go together, in range")
     if len(sub.description) > MAX_DESCRIPTION_CHARS:
         raise IntakeError(
             "description_too_long",
@@ -95,6 +138,16 @@ def validate(sub: IntakeSubmission) -> None:
         raise IntakeError("phone_invalid", f"not a Vietnamese phone number: {sub.contact_phone!r}")
     if sub.wants_updates and not (sub.contact_email or sub.contact_phone):
         raise IntakeError("contact_missing", "updates need an e-mail address or a phone number")
+
+
+def _score(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 5
+
+
+def _on_earth(sub: IntakeSubmission) -> bool:
+    if sub.latitude is None or sub.longitude is None:
+        return True
+    return -90 <= sub.latitude <= 90 and -180 <= sub.longitude <= 180
 
 
 def to_json(sub: IntakeSubmission) -> bytes:
@@ -116,16 +169,27 @@ def from_json(raw: bytes | str) -> IntakeSubmission:
             office_id=str(data["office_id"]),
             counter_id=str(data["counter_id"]),
             submitted_at=datetime.fromisoformat(data["submitted_at"]),
-            rating=data["rating"],
+            rating=data.get("rating"),
             description=str(data.get("description") or ""),
             category=ComplaintCategory(category) if category else None,
             locale=str(data.get("locale") or "vi"),
             contact_email=str(data.get("contact_email") or ""),
             contact_phone=str(data.get("contact_phone") or ""),
             wants_updates=bool(data.get("wants_updates", False)),
+            components={str(k): v for k, v in (data.get("components") or {}).items()},
+            dossier_code=str(data.get("dossier_code") or ""),
+            photo_id=str(data.get("photo_id") or ""),
+            reported_by=str(data.get("reported_by") or ""),
+            address=str(data.get("address") or ""),
+            latitude=_optional_float(data.get("latitude")),
+            longitude=_optional_float(data.get("longitude")),
             schema_version=int(data["schema_version"]),
         )
     except IntakeError:
         raise
     except (KeyError, TypeError, ValueError) as exc:
         raise IntakeError("schema", f"malformed intake event: {exc!r}") from exc
+
+
+def _optional_float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 
 from feedback_core.cases import Case
-from feedback_core.identity import case_id_for, tracking_code_for
+from feedback_core.identity import case_id_for, rating_id_for, tracking_code_for
 from feedback_core.intake import ComplaintCategory, IntakeSubmission
 from feedback_core.legal_clock import DEFAULT_RULES, BusinessCalendar, DeadlineRule, due_date
 from feedback_core.local_time import local_date
@@ -33,30 +33,43 @@ def aggregates_for(
     calendar: BusinessCalendar,
     rules: dict[str, DeadlineRule] = DEFAULT_RULES,
 ) -> list[Aggregate]:
-    """The Rating, and the Case when the submission carries a complaint."""
+    """The Rating when the citizen rated, and the Case when they complained."""
     case_id = case_id_for(sub.submission_id) if sub.has_complaint else None
     context = _submission_context(sub)
-    rating = Rating(
-        **context,
-        score=sub.rating,
-        given_at=sub.submitted_at,
-        case_id=case_id,
-    )
+    found: list[Aggregate] = []
+    if sub.rating is not None:
+        found.append(
+            Rating(
+                **context,
+                score=sub.rating,
+                given_at=sub.submitted_at,
+                case_id=case_id,
+                components=dict(sub.components),
+                dossier_code=sub.dossier_code,
+            )
+        )
     if case_id is None:
-        return [rating]
+        return found
     rule = rules[FEEDBACK_RULE]
-    received_on = local_date(sub.submitted_at)
-    case = Case(
-        **context,
-        category=(sub.category or ComplaintCategory.OTHER).value,
-        description=sub.description.strip(),
-        received_at=sub.submitted_at,
-        deadline_rule=rule.code,
-        due_on=due_date(received_on, rule, calendar).due,
-        rating_id=rating.id,
-        contact_email=sub.contact_email,
-        contact_phone=sub.contact_phone,
-        wants_updates=sub.wants_updates,
-        locale=sub.locale,
+    found.append(
+        Case(
+            **context,
+            category=(sub.category or ComplaintCategory.OTHER).value,
+            description=sub.description.strip(),
+            received_at=sub.submitted_at,
+            deadline_rule=rule.code,
+            due_on=due_date(local_date(sub.submitted_at), rule, calendar).due,
+            rating_id=rating_id_for(sub.submission_id) if sub.rating is not None else None,
+            contact_email=sub.contact_email,
+            contact_phone=sub.contact_phone,
+            wants_updates=sub.wants_updates,
+            locale=sub.locale,
+            dossier_code=sub.dossier_code,
+            photo_id=sub.photo_id,
+            reported_by=sub.reported_by,
+            address=sub.address,
+            latitude=sub.latitude,
+            longitude=sub.longitude,
+        )
     )
-    return [rating, case]
+    return found

@@ -46,3 +46,13 @@ def test_a_resubmission_is_a_duplicate_not_a_second_case() -> None:
     assert app.repository.get(case_id_for(first.submission_id)).version == 1
     assert app.repository.get(rating_id_for(second.submission_id)).score == 2
     assert app.recorder.max_notification_id() == 4
+
+
+def test_a_complaint_without_rating_opens_a_case_only() -> None:
+    from feedback_core.intake import Channel
+
+    sub = submission(channel=Channel.HOTLINE, rating=None, contact_phone="0912345678",
+                     wants_updates=True, reported_by="tongdai.tayho")
+    (case,) = aggregates_for(sub, BusinessCalendar())
+    assert isinstance(case, Case) and case.rating_id is None
+    assert case.reported_by == "tongdai.tayho" and case.recipients == [("", "0912345678")]

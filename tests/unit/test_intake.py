@@ -71,3 +71,26 @@ def test_malformed_events_raise_intake_error(raw: bytes) -> None:
 
 def test_rating_without_text_is_not_a_complaint() -> None:
     assert not submission(description="   ", category=None).has_complaint
+
+
+def test_a_hotline_complaint_needs_no_rating_but_a_qr_rating_does() -> None:
+    call = submission(channel=Channel.HOTLINE, rating=None, reported_by="tongdai.tayho")
+    assert not call.has_rating and call.has_complaint
+    assert from_json(to_json(call)) == call
+    with pytest.raises(IntakeError, match="needs a description"):
+        submission(channel=Channel.HOTLINE, rating=None, description="")
+    with pytest.raises(IntakeError):
+        submission(channel=Channel.QR, rating=None)
+
+
+def test_sipas_components_dossier_code_and_location() -> None:
+    sub = submission(
+        components={"access": 4, "officers": 2}, dossier_code="H01.35-241123-0012",
+        address="Số 1 Nhật Tân", latitude=21.08, longitude=105.82,
+    )
+    assert from_json(to_json(sub)) == sub
+    for bad in ({"components": {"access": 6}}, {"components": {"charm": 3}},
+                {"dossier_code": "<script>"}, {"latitude": 21.0}, {"latitude": 91.0,
+                                                                  "longitude": 0.0}):
+        with pytest.raises(IntakeError):
+            submission(**bad)
