@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_ORGANISATION = Path(__file__).resolve().parent / "data" / "demo_organisation.json"
+DEMO_API_CLIENTS = Path(__file__).resolve().parent / "data" / "demo_api_clients.json"
 
 
 class Settings(BaseSettings):
@@ -32,6 +33,7 @@ class Settings(BaseSettings):
     secret_key: str = ""
     local_dir: Path = PROJECT_ROOT / ".local"
     organisation_file: Path = DEMO_ORGANISATION
+    api_clients_file: Path = DEMO_API_CLIENTS
     deadline_rules_file: str = Field(
         default="",
         description="JSON deadline rules overriding (by code) or adding to the packaged "
