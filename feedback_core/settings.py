@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     local_dir: Path = PROJECT_ROOT / ".local"
     organisation_file: Path = DEMO_ORGANISATION
     api_clients_file: Path = DEMO_API_CLIENTS
+    qr_keys: str = Field(
+        default="",
+        description="QR signing keys 'k2=secret;k1=old-secret@YYYY-MM-DD', newest first; "
+        "empty = one key derived from the secret key",
+    )
     deadline_rules_file: str = Field(
         default="",
         description="JSON deadline rules overriding (by code) or adding to the packaged "
