@@ -12,7 +12,7 @@ from feedback_core.application import CasesApplication
 from feedback_core.settings import Settings
 from projections.queries import ViewQueries
 
-PROJECTIONS = ("case_views",)
+PROJECTIONS = ("case_views", "case_figures")
 
 
 class HealthProbe:

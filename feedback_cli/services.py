@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 import threading
@@ -19,7 +20,7 @@ from consumers.intake_consumer import ConsumerOptions, build_intake_broker
 from consumers.publisher import IntakePublisher, publish_all
 from feedback_cli.demo_data import demo_submissions
 from feedback_cli.health import HealthProbe
-from feedback_cli.wiring import load_organisation, make_publisher, resolve_database
+from feedback_cli.wiring import make_publisher, open_organisation, resolve_database
 from feedback_core.application import CasesApplication
 from feedback_core.calendar_app import CalendarApplication, open_calendar_application
 from feedback_core.handling import CaseDesk
@@ -28,6 +29,7 @@ from feedback_core.organisation import Organisation
 from feedback_core.settings import Settings
 from feedback_core.store import Database, open_cases_application
 from projections.case_views import CaseViews
+from projections.figures_runner import figures_beside
 from projections.queries import ViewQueries
 from projections.runner import BatchedProjectionRunner
 
@@ -68,7 +70,8 @@ def projection_thread(settings: Settings, core: Core) -> Iterator[BatchedProject
     thread = threading.Thread(target=runner.run_forever, name="projections", daemon=True)
     thread.start()
     try:
-        yield runner
+        with figures_beside(core.app, core.db.conninfo, settings.views_schema):
+            yield runner
     finally:
         runner.stop()
         thread.join(timeout=5)
@@ -76,25 +79,45 @@ def projection_thread(settings: Settings, core: Core) -> Iterator[BatchedProject
 
 
 def build_web(settings: Settings, core: Core, publisher: IntakePublisher) -> WebServices:
+    """The web app's services. The organisation application opened here (for the admin
+    pages and the second factor) is closed when the web app shuts down."""
+    from feedback_cli.mergers import pass_cases_of_merged_units
+    from feedback_core.api_clients import api_clients_from
+    from feedback_core.org.directory import directory_as_of
     from web.services import WebServices
 
-    queries = ViewQueries(core.db.conninfo, settings.views_schema)
-    organisation = load_organisation(settings)
-    desk = CaseDesk(
-        core.app,
-        scope_of=lambda actor: organisation.subtree(actor.unit_id),
-        calendar=core.calendar.calendar,
-        rules=DEFAULT_RULES,
-        unit_exists=lambda unit: unit in organisation.units,
-    )
-    return WebServices(
+    org_app = open_organisation(settings, core.db)
+    try:
+        organisation = directory_as_of(org_app)
+        clients_file = settings.api_clients_file.read_text(encoding="utf-8")
+        api_clients = api_clients_from(json.loads(clients_file))  # Open311 and hotline keys
+        queries = ViewQueries(core.db.conninfo, settings.views_schema)
+    except BaseException:
+        org_app.close()
+        raise
+    services = WebServices(
         settings=settings,
         organisation=organisation,
         publisher=publisher,
         queries=queries,
         health=HealthProbe(settings, core.app, queries, publisher),
-        desk=desk,
+        org_app=org_app,
+        calendar_app=core.calendar,
+        pass_cases=lambda on: pass_cases_of_merged_units(
+            core, org_app, settings.views_schema, on
+        ),
+        on_shutdown=[org_app.close],
+        api_clients=api_clients,
     )
+    # The desk reads the directory the web holds now (admin changes replace it).
+    services.desk = CaseDesk(
+        core.app,
+        scope_of=lambda actor: services.organisation.subtree(actor.unit_id),
+        calendar=core.calendar.calendar,
+        rules=DEFAULT_RULES,
+        unit_exists=lambda unit: unit in services.organisation.units,
+    )
+    return services
 
 
 class QuietServer(uvicorn.Server):
@@ -152,7 +175,8 @@ def run_projections(settings: Settings) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: runner.stop())
         try:
-            runner.run_forever()
+            with figures_beside(core.app, core.db.conninfo, settings.views_schema):
+                runner.run_forever()
         finally:
             runner.close()
 
@@ -222,8 +246,11 @@ async def seed_demo(settings: Settings, core: Core, organisation: Organisation) 
 
 def print_welcome(settings: Settings, services: WebServices) -> None:
     from feedback_core.qr_tokens import sign_counter
+    from web.open311 import BASE_PATH, DEMO_API_KEY
 
     base = settings.public_base_url
+    clients = services.api_clients
+    demo_key = clients is not None and clients.authenticate(DEMO_API_KEY, "open311") is not None
     org = services.organisation
     handler_units = {a.unit_id for a in org.staff.values() if a.role == "handler"}
     first = next(c for u, _, c in org.iter_counters() if u.id in handler_units)
@@ -235,6 +262,8 @@ def print_welcome(settings: Settings, services: WebServices) -> None:
         f"  ({first.name_vi})",
         f"  Staff login:          {base}/login",
         f"  Health:               {base}/healthz",
+        f"  Open311 GeoReport v2: {base}{BASE_PATH}/  (discovery.json, docs/open311.md)",
+        *([f"  Demo Open311 api_key: {DEMO_API_KEY}"] if demo_key else []),
         "  Demo logins (password demo-2026):",
         *(f"    {a.username:<22} {a.role:<8} {a.unit_id}" for a in org.staff.values()),
         "Press Ctrl-C to stop.",

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from consumers.publisher import InProcessIntakePublisher, IntakePublisher, KafkaIntakePublisher
 from feedback_core.application import CasesApplication
 from feedback_core.organisation import Organisation
 from feedback_core.settings import Settings
 from feedback_core.store import Database
+
+if TYPE_CHECKING:
+    from feedback_core.org.application import OrganisationApplication
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +37,30 @@ def load_organisation(settings: Settings) -> Organisation:
     """Today's organisation from its event store, after loading the organisation file
     (idempotent: only what is missing is created). Read once at start."""
     from feedback_core.org.directory import directory_as_of
-    from feedback_core.org.loading import load_organisation_file
-    from feedback_core.org.store import open_organisation_application
 
-    app = open_organisation_application(resolve_database(settings))
+    app = open_organisation(settings, resolve_database(settings))
     try:
-        load_organisation_file(app, settings.organisation_file)
         return directory_as_of(app)
     finally:
         app.close()
+
+
+def open_organisation(settings: Settings, db: Database) -> OrganisationApplication:
+    """The organisation application on ``db`` (a small pool: the web's admin pages write to
+    it now and then), after loading the organisation file (idempotent). The caller closes it."""
+    from feedback_core.org.application import OrganisationApplication
+    from feedback_core.org.loading import load_organisation_file
+    from feedback_core.store import open_application
+
+    app = open_application(
+        db, lambda env: OrganisationApplication(env={**env, "POSTGRES_POOL_SIZE": "2"})
+    )
+    try:
+        load_organisation_file(app, settings.organisation_file)
+    except BaseException:
+        app.close()
+        raise
+    return app
 
 
 def make_publisher(settings: Settings, app: CasesApplication) -> IntakePublisher:

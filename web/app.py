@@ -11,14 +11,23 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.staticfiles import StaticFiles
 
+from web.account import account_routes
+from web.admin import install_admin_errors
+from web.admin_calendar import calendar_routes
+from web.admin_org import org_routes
 from web.case_pages import case_routes
 from web.citizen import citizen_routes
+from web.dashboard import dashboard_routes
 from web.errors import install_error_handlers
 from web.health import health_routes
+from web.hotline import hotline_routes
+from web.hotline_api import hotline_api_routes
 from web.i18n import load_translations
 from web.middleware import remember_language, security_headers
+from web.open311 import open311_routes
 from web.rendering import Renderer
 from web.services import WebServices
+from web.signin import signin_routes
 from web.staff import install_staff_errors, staff_routes
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -35,7 +44,10 @@ def create_app(services: WebServices) -> FastAPI:
         try:
             yield
         finally:
-            await services.publisher.stop()
+            try:
+                await services.publisher.stop()
+            finally:
+                services.shutdown()
 
     app = FastAPI(
         title="Phản ánh", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
@@ -43,11 +55,20 @@ def create_app(services: WebServices) -> FastAPI:
     app.state.services = services
     install_error_handlers(app, renderer)
     install_staff_errors(app, renderer)
+    install_admin_errors(app, renderer)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(citizen_routes(services, renderer))
+    app.include_router(signin_routes(services, renderer))
     app.include_router(staff_routes(services, renderer))
+    app.include_router(account_routes(services, renderer))
+    app.include_router(org_routes(services, renderer))
+    app.include_router(calendar_routes(services, renderer))
     app.include_router(case_routes(services, renderer))
+    app.include_router(dashboard_routes(services, renderer))
+    app.include_router(hotline_routes(services, renderer))
+    app.include_router(hotline_api_routes(services))
     app.include_router(health_routes(services))
+    app.include_router(open311_routes(services))
     # Added last = outermost: the security headers wrap everything, the session is innermost.
     app.add_middleware(
         SessionMiddleware,

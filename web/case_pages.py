@@ -20,6 +20,7 @@ from web import csrf
 from web.badges import WorkingDays, badges
 from web.errors import error_page
 from web.flash import flash
+from web.hotline import case_contact
 from web.i18n import N_
 from web.labels import ACTION_LABELS, CHANNEL_LABELS, label
 from web.principal import Staff, StaffPrincipal
@@ -53,7 +54,6 @@ def parse_case_id(text: str) -> UUID | None:
 
 def case_routes(services: WebServices, renderer: Renderer) -> APIRouter:
     router = APIRouter()
-    org = services.organisation
     queries = services.queries
 
     def not_found(request: Request) -> Response:
@@ -77,10 +77,14 @@ def case_routes(services: WebServices, renderer: Renderer) -> APIRouter:
         if row is None:
             return not_found(request)
         timeline, primary = await anyio.to_thread.run_sync(lambda: _history(services, row))
+        org = services.organisation  # read per request: admin changes replace it
         today = today_in(services)
         unit = org.units.get(row.unit_id)
         unit_name = unit.name_vi if unit else row.unit_id
         chosen = find_template(request.query_params.get("template", ""))
+        contact = await anyio.to_thread.run_sync(
+            case_contact, services, row.case_id, principal.actor.role
+        )  # the citizen's contact, masked for roles that do not call back
         context = {
             **staff_context(request, principal),
             "row": row,
@@ -98,6 +102,7 @@ def case_routes(services: WebServices, renderer: Renderer) -> APIRouter:
             "template": chosen.code if chosen else "",
             "answer_text": chosen.fill(row.tracking_code, unit_name) if chosen else "",
             "channel": label(CHANNEL_LABELS, row.channel),
+            "contact": contact,
         }
         return no_store(renderer.render(request, "case.html", context))
 
@@ -116,7 +121,7 @@ def case_routes(services: WebServices, renderer: Renderer) -> APIRouter:
             return error_page(renderer, request, 400, back_url=case_url, back_label=RELOAD)
         try:
             primary_id = await _primary_of(services, step, form)
-            desk_request = build_request(step, form, org, row, primary_id)
+            desk_request = build_request(step, form, services.organisation, row, primary_id)
         except BadForm as bad:
             return no_store(
                 error_page(

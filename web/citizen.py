@@ -126,7 +126,6 @@ def _counters(org: Organisation, office: Office, key: bytes) -> CounterLinks:
 
 def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
     router = APIRouter()
-    org = services.organisation
     key = services.settings.secret
     queries = services.queries
 
@@ -172,18 +171,19 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
 
     @router.get("/")
     async def landing(request: Request) -> Response:
-        return renderer.render(request, "index.html", {"units": directory(org, key)})
+        units = directory(services.organisation, key)
+        return renderer.render(request, "index.html", {"units": units})
 
     @router.get("/q/{token}")
     async def qr_page(request: Request, token: str) -> Response:
-        place = find_place(org, key, token)
+        place = find_place(services.organisation, key, token)
         if place is None:
             return error_page(renderer, request, 404, BAD_QR, BAD_QR_TITLE)
         return render_form(request, place, QrForm(submission_id=str(uuid4())))
 
     @router.post("/q/{token}")
     async def qr_submit(request: Request, token: str) -> Response:
-        place = find_place(org, key, token)
+        place = find_place(services.organisation, key, token)
         if place is None:
             return error_page(renderer, request, 404, BAD_QR, BAD_QR_TITLE)
         if _too_large(request):
@@ -238,6 +238,7 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
         typed: str = "",
         status_code: int = 200,
     ) -> Response:
+        org = services.organisation  # read per request: admin changes replace it
         public = [describe(org, t, public=True) for t in timeline if t.public]
         questions = [t.text for t in public if t.row.kind == "citizen_asked"]
         state = case.status if case else ""

@@ -129,3 +129,23 @@ ASSIGNMENT_LABELS: dict[str, str] = {
 def label(labels: Mapping[K, str], code: K | None) -> str:
     """The msgid for a code, or the code itself when a newer core sends one we do not know."""
     return "" if code is None else labels.get(code, str(code))
+
+# Levels of the organisation tree (feedback_core.org.rules.LEVEL_RANK).
+LEVEL_LABELS: dict[str, str] = {
+    "city": N_("Thành phố"),
+    "district": N_("Quận, huyện"),
+    "ward": N_("Phường"),
+    "commune": N_("Xã"),
+    "office": N_("Bộ phận Một cửa"),
+}
+
+# What each recorded change of a unit was (the event's class name, as unit_history gives it).
+UNIT_CHANGE_LABELS: dict[str, str] = {
+    "Created": N_("Thành lập"),
+    "Renamed": N_("Đổi tên"),
+    "Moved": N_("Chuyển trực thuộc"),
+    "HeadAppointed": N_("Giao người đứng đầu"),
+    "HeadVacated": N_("Người đứng đầu thôi nhiệm vụ"),
+    "MergedInto": N_("Sáp nhập vào đơn vị khác"),
+    "Closed": N_("Giải thể, ngừng hoạt động"),
+}

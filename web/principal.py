@@ -18,6 +18,7 @@ from feedback_core.permissions import RECEIVER_ACTIONS, Action, NotAllowed, chec
 from feedback_core.roles import Actor, Role
 from projections.queries import QueueRow
 from web import auth
+from web.i18n import N_
 
 
 class SignInRequired(Exception):
@@ -25,7 +26,12 @@ class SignInRequired(Exception):
 
 
 class StaffForbidden(Exception):
-    """Signed in, but the role may not see cases (an administrator, say)."""
+    """Signed in, but the role may not see cases (an administrator, say), or, with a
+    ``message`` (a msgid), may not use the page for another reason (not an administrator)."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or "")
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -72,16 +78,34 @@ def principal_for(org: Organisation, account: StaffAccount) -> StaffPrincipal:
     return StaffPrincipal(account, actor, tuple(org.subtree(account.unit_id)))
 
 
-def require_staff(request: Request) -> StaffPrincipal:
-    """The dependency of every staff page and command."""
+def require_signed_in(request: Request) -> StaffPrincipal:
+    """Any signed-in account of a known role (its own account page, say)."""
     org: Organisation = request.app.state.services.organisation
     account = auth.current_account(request, org)
     if account is None:
         raise SignInRequired()
-    principal = principal_for(org, account)
+    return principal_for(org, account)
+
+
+def require_staff(request: Request) -> StaffPrincipal:
+    """The dependency of every staff page and command."""
+    principal = require_signed_in(request)
     if not principal.may_in_scope(Action.VIEW):
         raise StaffForbidden()
     return principal
 
 
+ADMIN_ONLY = N_("Chỉ quản trị viên hệ thống được sử dụng trang này.")
+
+
+def require_admin(request: Request) -> StaffPrincipal:
+    """The dependency of the admin pages: the administrator role, scoped to its subtree."""
+    principal = require_signed_in(request)
+    if principal.actor.role is not Role.ADMIN:
+        raise StaffForbidden(ADMIN_ONLY)
+    return principal
+
+
 Staff = Annotated[StaffPrincipal, Depends(require_staff)]
+SignedIn = Annotated[StaffPrincipal, Depends(require_signed_in)]
+Admin = Annotated[StaffPrincipal, Depends(require_admin)]

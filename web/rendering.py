@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.requests import Request
@@ -23,6 +24,7 @@ from web.labels import (
     ASSIGNMENT_LABELS,
     CATEGORY_LABELS,
     CHANNEL_LABELS,
+    LEVEL_LABELS,
     RATING_LABELS,
     ROLE_LABELS,
     STATUS_LABELS,
@@ -76,9 +78,11 @@ def _environment(translations: gettext.NullTranslations, locale: str) -> Environ
     env.globals["timeline_label"] = lambda code: label(TIMELINE_LABELS, code)
     env.globals["assignment_label"] = lambda code: label(ASSIGNMENT_LABELS, code)
     env.globals["role_label"] = lambda code: label(ROLE_LABELS, code)
+    env.globals["level_label"] = lambda code: label(LEVEL_LABELS, code)
     env.globals["notice_text"] = lambda notice: _notice(translations, locale, notice)
     env.filters["datetime"] = local_datetime
     env.filters["date"] = local_date
+    env.filters["fulldate"] = lambda d: format_date(d, format="full", locale=locale)
     env.filters["number"] = lambda n: format_decimal(n, locale=locale)
     return env
 

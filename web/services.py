@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+import threading
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
 from consumers.publisher import IntakePublisher
+from feedback_core.api_clients import ApiClients
+from feedback_core.calendar_app import CalendarApplication
 from feedback_core.handling import CaseDesk
 from feedback_core.legal_clock import BusinessCalendar
+from feedback_core.local_time import local_date
+from feedback_core.org.application import OrganisationApplication
+from feedback_core.org.directory import directory_as_of
 from feedback_core.organisation import Organisation
 from feedback_core.settings import Settings
 from projections.queries import QueueFilters, QueuePage, QueueRow, SubmissionStatus, TimelineRow
@@ -44,8 +50,22 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# Moves the open cases of the units merged by the given date to their successors; returns
+# {merged unit: cases moved} (feedback_cli.mergers.pass_cases_of_merged_units, wired in).
+PassCases = Callable[[date], Mapping[str, int]]
+
+
 @dataclass
 class WebServices:
+    """The parts the pages use.
+
+    ``organisation`` is the directory the pages read (today's tree). The admin pages change
+    the tree through ``org_app`` and then call ``refresh_organisation()``, so the next
+    request of *this process* sees the change. Another process (a second web worker, or
+    ``feedback org ...`` on the command line) does not tell this one: its changes show here
+    after the next admin change or a restart. One web process is the supported deployment.
+    """
+
     settings: Settings
     organisation: Organisation
     publisher: IntakePublisher
@@ -53,7 +73,35 @@ class WebServices:
     health: Callable[[], Awaitable[dict[str, Any]]]
     clock: Callable[[], datetime] = utc_now
     desk: CaseDesk | None = None  # the handlers' commands; None where only pages are read
+    org_app: OrganisationApplication | None = None  # the admin pages and the second factor
+    calendar_app: CalendarApplication | None = None  # the admin calendar page
+    pass_cases: PassCases | None = None  # after a merger: the merged unit's open cases move
+    api_clients: ApiClients | None = None  # machine clients; None = FEEDBACK_API_CLIENTS_FILE
+    on_shutdown: list[Callable[[], None]] = field(default_factory=list)  # e.g. close org_app
+    _refreshing: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def calendar(self) -> BusinessCalendar:
         """The working days the desk counts with (so badges and due dates agree)."""
-        return self.desk.calendar() if self.desk is not None else BusinessCalendar()
+        if self.desk is not None:
+            return self.desk.calendar()
+        if self.calendar_app is not None:
+            return self.calendar_app.calendar()
+        return BusinessCalendar()
+
+    def today(self) -> date:
+        """Today in Hà Nội, by this app's clock."""
+        return local_date(self.clock())
+
+    def refresh_organisation(self) -> Organisation:
+        """Read today's directory again from the organisation's event store (after an
+        admin change); requests that started earlier keep the directory they read."""
+        if self.org_app is None:
+            return self.organisation
+        with self._refreshing:
+            self.organisation = directory_as_of(self.org_app, self.today())
+        return self.organisation
+
+    def shutdown(self) -> None:
+        """Release what the composition root handed over (called when the app stops)."""
+        while self.on_shutdown:
+            self.on_shutdown.pop()()

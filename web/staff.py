@@ -1,5 +1,6 @@
-"""Staff pages: sign in and out, the unit queue, my cases, transfers into the scope, and
-bulk assignment. Every page takes ``Staff`` (web.principal): role and scope in one place."""
+"""Staff pages: the unit queue, my cases, transfers into the scope, and bulk assignment
+(signing in and out: ``web.signin``). Every page takes ``Staff`` (web.principal): role and
+scope in one place."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from feedback_core.handling import CaseChanged, CaseDesk, UnknownCase
 from feedback_core.handling import Request as DeskRequest
 from feedback_core.organisation import Counter, Organisation, StaffAccount, Unit
 from feedback_core.permissions import Action, NotAllowed
+from feedback_core.roles import Role
 from projections.queries import UNASSIGNED, QueueFilters, QueuePage, QueueRow
 from web import auth, csrf
 from web.badges import Badge, WorkingDays, badges
@@ -32,7 +34,6 @@ from web.rendering import LOCAL_ZONE, Renderer
 from web.services import WebServices
 from web.workflow import assignees_in_scope, worker_may_take
 
-BAD_LOGIN = N_("Tên đăng nhập hoặc mật khẩu không đúng")
 NO_CASES_ROLE = N_("Tài khoản của bạn không có quyền xem phản ánh.")
 QUEUE_TITLE = N_("Phản ánh đang chờ xử lý")
 MY_TITLE = N_("Phản ánh tôi đang xử lý")
@@ -82,10 +83,17 @@ def queue_items(
 
 
 def login_redirect(request: Request) -> RedirectResponse:
+    path = request.url.path
     if request.method == "GET":
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    elif request.url.path.startswith("/staff/cases/"):
-        target = request.url.path.rsplit("/", 1)[0]  # back to the case, not to a POST path
+        target = path + (f"?{request.url.query}" if request.url.query else "")
+    elif path.startswith("/staff/cases/"):
+        target = path.rsplit("/", 1)[0]  # back to the case, not to a POST path
+    elif path.startswith("/staff/account/"):
+        target = path
+    elif path.startswith("/admin/calendar"):
+        target = "/admin/calendar"
+    elif path.startswith("/admin"):
+        target = "/admin/org"
     else:
         target = "/staff/queue"
     return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
@@ -104,7 +112,8 @@ def install_staff_errors(app: FastAPI, renderer: Renderer) -> None:
         return login_redirect(request)
 
     async def forbidden(request: Request, exc: Exception) -> Response:
-        return no_store(error_page(renderer, request, 403, NO_CASES_ROLE))
+        message = exc.message if isinstance(exc, StaffForbidden) else None
+        return no_store(error_page(renderer, request, 403, message or NO_CASES_ROLE))
 
     app.add_exception_handler(SignInRequired, sign_in)
     app.add_exception_handler(StaffForbidden, forbidden)
@@ -194,48 +203,11 @@ class BulkOutcome:
 
 def staff_routes(services: WebServices, renderer: Renderer) -> APIRouter:
     router = APIRouter()
-    org = services.organisation
-
-    def render_login(
-        request: Request, next_url: str, username: str = "", error: str | None = None
-    ) -> Response:
-        context = {
-            "csrf": csrf.csrf_token(request),
-            "next": next_url,
-            "username": username,
-            "error": error,
-        }
-        status = 401 if error else 200
-        return no_store(renderer.render(request, "login.html", context, status))
-
-    @router.get("/login")
-    async def login_form(request: Request, next: str = "") -> Response:
-        return render_login(request, auth.safe_next(next))
-
-    @router.post("/login")
-    async def login(request: Request) -> Response:
-        form = await request.form()
-        if not csrf.csrf_ok(request, form.get(csrf.FIELD)):
-            return error_page(renderer, request, 403)
-        username, password = _text(form, "username"), _text(form, "password")
-        next_url = auth.safe_next(_text(form, "next"))
-        account = await anyio.to_thread.run_sync(auth.authenticate, org, username, password)
-        if account is None:
-            return render_login(request, next_url, username, BAD_LOGIN)
-        auth.log_in(request, account)
-        return RedirectResponse(next_url, status_code=303)
-
-    @router.post("/logout")
-    async def logout(request: Request) -> Response:
-        form = await request.form()
-        if not csrf.csrf_ok(request, form.get(csrf.FIELD)):
-            return error_page(renderer, request, 403)
-        auth.log_out(request)
-        return RedirectResponse("/", status_code=303)
 
     async def render_queue(
         request: Request, principal: StaffPrincipal, mine: bool
     ) -> Response:
+        org = services.organisation  # read per request: admin changes replace it
         form = FilterForm.from_query(request.query_params, org)
         today = today_in(services)
         filters = form.filters(today, assignee=principal.username if mine else "")
@@ -282,6 +254,7 @@ def staff_routes(services: WebServices, renderer: Renderer) -> APIRouter:
             services.queries.incoming_transfers, list(principal.scope)
         )
         visible = [row for row in rows if principal.may_see(row)]
+        org = services.organisation
         today = today_in(services)
         days = WorkingDays(services.calendar())
         reasons = await anyio.to_thread.run_sync(lambda: _transfer_reasons(services, visible))
@@ -309,7 +282,7 @@ def staff_routes(services: WebServices, renderer: Renderer) -> APIRouter:
             return no_store(error_page(renderer, request, 403, FAILED_NOT_ALLOWED))
         back = staff_path(_text(form, "return_to"), "/staff/queue")
         chosen = [v for v in form.getlist("case") if isinstance(v, str)]
-        assignee = org.staff.get(_text(form, "assignee"))
+        assignee = services.organisation.staff.get(_text(form, "assignee"))
         if not chosen:
             flash(request, NOTHING_CHOSEN, kind="error")
             return RedirectResponse(back, status_code=303)
@@ -407,7 +380,8 @@ def _staff_in(org: Organisation, scope: tuple[str, ...]) -> list[StaffAccount]:
 
 
 def staff_context(request: Request, principal: StaffPrincipal) -> dict[str, Any]:
-    """What the staff header needs: who is signed in, the logout token, the flash message."""
+    """What the staff header needs: who is signed in, the logout token, the flash message,
+    and which parts of the staff area the role opens (cases, or the admin pages)."""
     notice: Notice | None = pop_flash(request)
     return {
         "account": principal.account,
@@ -415,6 +389,8 @@ def staff_context(request: Request, principal: StaffPrincipal) -> dict[str, Any]
         "csrf": csrf.csrf_token(request),
         "notice": notice,
         "nav": request.url.path,
+        "sees_cases": principal.may_in_scope(Action.VIEW),
+        "is_admin": principal.actor.role is Role.ADMIN,
     }
 
 

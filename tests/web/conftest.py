@@ -1,24 +1,34 @@
 """Web test fixtures: the real demo organisation and doubles of our own ports; for the case
-pages, a real ``CaseDesk`` on the in-memory store with views projected from it."""
+pages, a real ``CaseDesk`` on the in-memory store with views projected from it; for the admin
+pages and the second factor, the real organisation and calendar applications in memory."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
+from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
 
 from feedback_core.application import CasesApplication
+from feedback_core.calendar_app import CalendarApplication
 from feedback_core.handling import CaseDesk
 from feedback_core.legal_clock import DEFAULT_RULES, BusinessCalendar
+from feedback_core.local_time import local_date
+from feedback_core.org.application import OrganisationApplication
+from feedback_core.org.directory import directory_as_of
+from feedback_core.org.loading import load_organisation_file
 from feedback_core.organisation import Organisation, organisation_from_dict
 from feedback_core.qr_tokens import sign_counter
 from feedback_core.settings import DEMO_ORGANISATION, Settings
+from projections.queries import CLOSED_STATUSES
 from tests.web.web_doubles import NOW, FakeHealth, FakeQueries, RecordingPublisher, StoreQueries
 from web.app import create_app
-from web.services import WebServices
+from web.services import PassCases, WebServices
+
+POPO = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 
 # Accounts of every role in the Nhật Tân ward, beside the demo district's handlers and head,
 # so the tests cover each role at a ward (password demo-2026, like the demo accounts).
@@ -110,7 +120,7 @@ def make_desk(app: CasesApplication, org: Organisation) -> CaseDesk:
 
 @pytest.fixture
 def store() -> CasesApplication:
-    return CasesApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    return CasesApplication(env=POPO)
 
 
 @pytest.fixture
@@ -141,4 +151,118 @@ def desk_services(
 @pytest.fixture
 def desk_client(desk_services: WebServices) -> Iterator[TestClient]:
     with TestClient(create_app(desk_services), follow_redirects=False) as test_client:
+        yield test_client
+
+
+# --- the organisation and the calendar, event-sourced in memory ----------------------------
+
+
+def build_org_app() -> OrganisationApplication:
+    """The demo district in the organisation's own store, with the ``WARD_STAFF`` accounts
+    registered like the demo ones (same password), as ``feedback org`` would record them."""
+    app = OrganisationApplication(env=POPO)
+    load_organisation_file(app, DEMO_ORGANISATION)
+    password_hash = app.staff_member("canbo.nhattan").password_hash
+    with app.changes("system") as changes:
+        for username, (role, name) in WARD_STAFF.items():
+            changes.register_staff(
+                username, display_name=name, role=role, unit_id="nhat-tan",
+                password_hash=password_hash, effective_on=date(2024, 1, 1),
+            )
+    return app
+
+
+def org_backed_services(
+    settings: Settings,
+    org_app: OrganisationApplication,
+    calendar_app: CalendarApplication,
+    store: CasesApplication,
+    queries: StoreQueries,
+    pass_cases: PassCases | None = None,
+) -> WebServices:
+    """Wired as feedback_cli.services.build_web wires them: the directory read from the
+    organisation's store, the desk reading whatever directory the web holds now."""
+    services = WebServices(
+        settings=settings,
+        organisation=directory_as_of(org_app, local_date(NOW)),
+        publisher=RecordingPublisher(),
+        queries=queries,
+        health=FakeHealth(),
+        clock=lambda: NOW,
+        org_app=org_app,
+        calendar_app=calendar_app,
+        pass_cases=pass_cases,
+    )
+    services.desk = CaseDesk(
+        store,
+        scope_of=lambda actor: services.organisation.subtree(actor.unit_id),
+        calendar=calendar_app.calendar,
+        rules=DEFAULT_RULES,
+        unit_exists=lambda unit: unit in services.organisation.units,
+    )
+    return services
+
+
+class RecordingPassCases:
+    """Stands in for feedback_cli.mergers.pass_cases_of_merged_units: the open cases of
+    every unit merged by ``on`` pass to its successor through the real desk."""
+
+    def __init__(self) -> None:
+        self.calls: list[date] = []
+        self.services: WebServices | None = None
+
+    def __call__(self, on: date) -> Mapping[str, int]:
+        from feedback_core.roles import SYSTEM
+
+        self.calls.append(on)
+        services = self.services
+        assert services is not None and services.org_app is not None and services.desk
+        moved: dict[str, int] = {}
+        directory = directory_as_of(services.org_app, on, include_retired=True)
+        for unit in directory.units.values():
+            if unit.closed and unit.successor_id:
+                ids = [row.case_id for row in services.queries.queue([unit.id])
+                       if row.status not in CLOSED_STATUSES]
+                if ids:
+                    services.desk.move_cases_of_merged_unit(
+                        ids, unit.successor_id, SYSTEM, NOW, f"{unit.id} merged"
+                    )
+                    moved[unit.id] = len(ids)
+        return moved
+
+
+@pytest.fixture
+def org_app() -> OrganisationApplication:
+    return build_org_app()
+
+
+@pytest.fixture
+def calendar_app() -> CalendarApplication:
+    return CalendarApplication(env=POPO)
+
+
+@pytest.fixture
+def pass_cases() -> RecordingPassCases:
+    return RecordingPassCases()
+
+
+@pytest.fixture
+def org_services(
+    settings: Settings,
+    org_app: OrganisationApplication,
+    calendar_app: CalendarApplication,
+    store: CasesApplication,
+    store_queries: StoreQueries,
+    pass_cases: RecordingPassCases,
+) -> WebServices:
+    services = org_backed_services(
+        settings, org_app, calendar_app, store, store_queries, pass_cases
+    )
+    pass_cases.services = services
+    return services
+
+
+@pytest.fixture
+def org_client(org_services: WebServices) -> Iterator[TestClient]:
+    with TestClient(create_app(org_services), follow_redirects=False) as test_client:
         yield test_client

@@ -4,12 +4,15 @@ refused (403), who is sent to sign in (303 to /login), and for whom the case doe
 
 Every account sits in the Nhật Tân ward; "own" is a case of Nhật Tân, "other ward" one of
 Quảng An, "parent district" one of Tây Hồ, the district above the ward. For the steps on a
-transfer, the scope is the unit the case is being transferred to.
+transfer, the scope is the unit the case is being transferred to. For the admin pages the
+scope is the unit (or its counter, or its staff) a change is about; the organisation and the
+calendar are the real applications in memory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -17,23 +20,22 @@ import pytest
 from fastapi.testclient import TestClient
 
 from feedback_core.application import CasesApplication
+from feedback_core.calendar_app import CalendarApplication
 from feedback_core.cases import Case
 from feedback_core.handling import Request
+from feedback_core.org.rules import counter_aggregate_id, staff_aggregate_id, unit_aggregate_id
 from feedback_core.permissions import Action
 from feedback_core.roles import Actor, Role
 from feedback_core.settings import Settings
-from tests.web.conftest import build_test_organisation, make_desk
+from tests.web.conftest import POPO, build_org_app, build_test_organisation, org_backed_services
 from tests.web.web_doubles import (
     NOW,
-    FakeHealth,
-    RecordingPublisher,
     StoreQueries,
     hidden,
     log_in,
     open_case,
 )
 from web.app import create_app
-from web.services import WebServices
 
 ACCOUNTS = {
     "operator": "tongdai.nhattan",
@@ -87,18 +89,15 @@ BEFORE: dict[Action, list[Action]] = {
 
 class World:
     def __init__(self) -> None:
-        self.org = build_test_organisation()
-        self.store = CasesApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
-        self.desk = make_desk(self.store, self.org)
-        self.services = WebServices(
-            settings=Settings(secret_key="matrix-secret"),
-            organisation=self.org,
-            publisher=RecordingPublisher(),
-            queries=StoreQueries(self.store),
-            health=FakeHealth(),
-            clock=lambda: NOW,
-            desk=self.desk,
+        self.org_app = build_org_app()
+        self.calendar_app = CalendarApplication(env=POPO)
+        self.store = CasesApplication(env=POPO)
+        self.services = org_backed_services(
+            Settings(secret_key="matrix-secret"), self.org_app, self.calendar_app, self.store,
+            StoreQueries(self.store), pass_cases=lambda on: {},
         )
+        assert self.services.desk is not None
+        self.desk = self.services.desk
         self.app = create_app(self.services)
         self.clients: dict[str, TestClient] = {}
 
@@ -261,3 +260,97 @@ def test_the_matrix_covers_every_step_and_role() -> None:
     assert {a.role for a in build_test_organisation().staff.values()} >= {
         r.value for r in (Role.OPERATOR, Role.HANDLER, Role.HEAD, Role.INSPECTOR, Role.ADMIN)
     }
+
+
+# --- the admin pages and the account page ---------------------------------------------------
+
+ADMIN_PAGES = ["/admin/org", "/admin/org?as_of=2025-01-01", "/admin/calendar",
+               "/admin/org/units/nhat-tan"]
+# A change about something of each scope: (form, fields); harmless to the other tests.
+ADMIN_CHANGES: dict[str, list[tuple[str, dict[str, str]]]] = {
+    "own": [
+        ("rename-unit", {"unit_id": "nhat-tan", "name_vi": "UBND phường Nhật Tân",
+                         "name_en": "Nhật Tân Ward"}),
+        ("rename-counter", {"counter_id": "nhat-tan-q3", "name_vi": "Quầy 3 – Lao động",
+                            "name_en": "Counter 3 – Labour"}),
+        ("reset-password", {"username": "canbo.nhattan", "password": "demo-2026"}),
+    ],
+    "other ward": [
+        ("rename-unit", {"unit_id": "quang-an", "name_vi": "Quảng An", "name_en": "Quảng An"}),
+        ("close-counter", {"counter_id": "quang-an-q3", "reason": "Thử"}),
+        ("reset-password", {"username": "canbo.quangan", "password": "demo-2026"}),
+    ],
+    "parent district": [
+        ("rename-unit", {"unit_id": "tay-ho", "name_vi": "Tây Hồ", "name_en": "Tây Hồ"}),
+        ("create-unit", {"unit_id": "xuan-la", "name_vi": "Xuân La", "name_en": "Xuân La",
+                         "level": "ward", "parent_id": "tay-ho"}),
+        ("deactivate-staff", {"username": "lanhdao.tayho", "reason": "Thử"}),
+    ],
+}
+
+
+def expected_for_admin(role: str, allowed: int = 200) -> int:
+    if ACCOUNTS[role] is None:
+        return 303
+    return allowed if role == "admin" else 403
+
+
+@pytest.mark.parametrize("path", ADMIN_PAGES)
+@pytest.mark.parametrize("role", list(ACCOUNTS))
+def test_admin_pages(world: World, role: str, path: str) -> None:
+    page = world.client(role).get(path)
+    assert page.status_code == expected_for_admin(role)
+    if page.status_code == 303:
+        assert page.headers["location"].startswith("/login?next=%2Fadmin")
+
+
+@pytest.mark.parametrize("scope", list(SCOPES))
+@pytest.mark.parametrize("role", list(ACCOUNTS))
+def test_unit_history_by_scope(world: World, role: str, scope: str) -> None:
+    page = world.client(role).get(f"/admin/org/units/{SCOPES[scope]}")
+    expected = expected_for_admin(role)
+    if expected == 200 and scope != "own":
+        expected = 404  # outside the subtree, the unit does not exist for this account
+    assert page.status_code == expected
+
+
+@pytest.mark.parametrize("scope", list(SCOPES))
+@pytest.mark.parametrize("role", list(ACCOUNTS))
+def test_admin_changes(world: World, role: str, scope: str) -> None:
+    client = world.client(role)
+    token = hidden(client.get("/login").text, "csrf_token")
+    for name, fields in ADMIN_CHANGES[scope]:
+        before = len(world.org_app.events_of(_aggregate(name, fields)))
+        answer = client.post(f"/admin/org/{name}", data={"csrf_token": token} | fields)
+        expected = expected_for_admin(role, 303 if scope == "own" else 403)
+        assert answer.status_code == expected, (name, answer.text[-600:])
+        changed = len(world.org_app.events_of(_aggregate(name, fields))) != before
+        assert changed == (role == "admin" and scope == "own"), name
+        if ACCOUNTS[role] is None:
+            assert answer.headers["location"] == "/login?next=%2Fadmin%2Forg"
+
+
+@pytest.mark.parametrize("role", list(ACCOUNTS))
+def test_calendar_decrees(world: World, role: str) -> None:
+    client = world.client(role)
+    token = hidden(client.get("/login").text, "csrf_token")
+    day = date(2027, 3, 1 + list(ACCOUNTS).index(role))
+    answer = client.post("/admin/calendar/day-off",
+                         data={"csrf_token": token, "day": day.isoformat(), "reason": "QĐ"})
+    assert answer.status_code == expected_for_admin(role, 303)
+    decreed = day in {d.day for d in world.calendar_app.decrees(2027)}
+    assert decreed == (role == "admin")
+
+
+@pytest.mark.parametrize("role", list(ACCOUNTS))
+def test_account_page(world: World, role: str) -> None:
+    page = world.client(role).get("/staff/account/totp")
+    assert page.status_code == (303 if ACCOUNTS[role] is None else 200)
+
+
+def _aggregate(name: str, fields: dict[str, str]) -> UUID:
+    if "username" in fields:
+        return staff_aggregate_id(fields["username"])
+    if "counter_id" in fields:
+        return counter_aggregate_id(fields["counter_id"])
+    return unit_aggregate_id(fields["unit_id"])

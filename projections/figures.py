@@ -1,0 +1,322 @@
+"""The figures projection: what heads of agencies are accountable for, per unit, counter,
+channel and local day (Asia/Ho_Chi_Minh), in the views schema beside the case tables.
+
+Tables (created by the projection itself, so the case views' DDL is untouched):
+
+- ``figures_case``: one row per case with what timeliness needs at resolution: the unit
+  holding it now, its counter and channel, the local dates of receipt, of the last answer
+  and of the last resolution, the due date as the case's own events set it (acceptance,
+  the citizen's reply, extensions) and its status.
+- ``figures_daily``: additive counts per (day, unit, counter, channel). Workflow steps are
+  counted for the unit holding the case when the step happens; receipts and ratings for
+  the unit they were made at.
+- ``figures_component``: per (day, unit, counter, SIPAS component): ratings and score sum.
+
+Definitions (docs/accountability.md explains them for readers):
+
+- *received*: a case opened (a submission with complaint text), on its local day of receipt.
+- *accepted* / *refused*: the acceptance (thụ lý) or refusal steps.
+- *resolved*: a ``Resolved`` step (the answered case confirmed resolved). Its timeliness is
+  judged on the day the answer that resolved it was given: *on time* when that day is on or
+  before the due date, *early* when strictly before it, *late* otherwise. A case reopened
+  and resolved again counts again (as a resolution, and in *reopened*).
+- *ratings*, *satisfied* (score 4 or 5), *score_sum*; per component: ratings and sum.
+- *harassment*, *second_trip*: complaints received in those categories ("3 không").
+
+Roll-ups up the organisation tree are made when reading (``FigureQueries``), over the
+units of a subtree: no parent totals are stored, so merging or moving units needs no
+replay. Counts are sums of per-event increments, so a replay from zero with any page size
+gives the same rows (``rebuild_into`` + ``compare_schemas`` with ``FIGURE_TABLES``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from psycopg import Connection, Cursor, sql
+
+from feedback_core.cases import Case
+from feedback_core.intake import ComplaintCategory
+from feedback_core.local_time import local_date
+from feedback_core.ratings import Rating
+
+PROJECTION_NAME = "case_figures"
+FIGURE_TABLES = ("figures_case", "figures_daily", "figures_component")
+SATISFIED_FROM = 4  # a score of 4 or 5 is "satisfied" (hài lòng)
+
+MEASURES = (
+    "received",
+    "accepted",
+    "refused",
+    "resolved",
+    "on_time",
+    "early",
+    "late",
+    "reopened",
+    "ratings",
+    "satisfied",
+    "score_sum",
+    "harassment",
+    "second_trip",
+)
+
+_DDL = (
+    """CREATE TABLE IF NOT EXISTS {schema}.figures_case (
+        case_id uuid PRIMARY KEY,
+        unit_id text NOT NULL,
+        counter_id text NOT NULL,
+        channel text NOT NULL,
+        category text NOT NULL,
+        received_on date NOT NULL,
+        due_on date NOT NULL,
+        answered_on date,
+        resolved_on date,
+        status text NOT NULL)""",
+    "CREATE TABLE IF NOT EXISTS {schema}.figures_daily (\n"
+    "    day date NOT NULL, unit_id text NOT NULL, counter_id text NOT NULL,\n"
+    "    channel text NOT NULL,\n"
+    + "".join(f"    {m} int NOT NULL DEFAULT 0,\n" for m in MEASURES)
+    + "    PRIMARY KEY (unit_id, day, counter_id, channel))",
+    """CREATE TABLE IF NOT EXISTS {schema}.figures_component (
+        day date NOT NULL,
+        unit_id text NOT NULL,
+        counter_id text NOT NULL,
+        component text NOT NULL,
+        ratings int NOT NULL DEFAULT 0,
+        score_sum int NOT NULL DEFAULT 0,
+        PRIMARY KEY (unit_id, day, counter_id, component))""",
+)
+
+
+def create_figure_tables(conn: Connection[Any] | Cursor[Any], schema: str) -> None:
+    """Create the figures tables if missing (idempotent)."""
+    name = sql.Identifier(schema)
+    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(name))
+    for statement in _DDL:
+        conn.execute(sql.SQL(statement).format(schema=name))  # type: ignore[arg-type]
+
+
+@dataclass
+class CaseState:
+    case_id: UUID
+    unit_id: str
+    counter_id: str
+    channel: str
+    category: str
+    received_on: date
+    due_on: date
+    answered_on: date | None
+    resolved_on: date | None
+    status: str
+
+
+DailyKey = tuple[date, str, str, str]  # day, unit, counter, channel
+ComponentKey = tuple[date, str, str, str]  # day, unit, counter, component
+
+
+@dataclass
+class PageFigures:
+    """What one page of events adds: increments, and the case rows it changed."""
+
+    daily: defaultdict[DailyKey, Counter[str]] = field(
+        default_factory=lambda: defaultdict(Counter)
+    )
+    components: defaultdict[ComponentKey, Counter[str]] = field(
+        default_factory=lambda: defaultdict(Counter)
+    )
+    cases: dict[UUID, CaseState] = field(default_factory=dict)
+    changed: set[UUID] = field(default_factory=set)
+
+    def add(self, day: date, case: CaseState, **counts: int) -> None:
+        self.daily[(day, case.unit_id, case.counter_id, case.channel)].update(counts)
+
+
+_STATUS = {
+    Case.Accepted: "accepted",
+    Case.Refused: "refused",
+    Case.Started: "in_progress",
+    Case.CitizenAsked: "waiting_for_citizen",
+    Case.CitizenReplied: "in_progress",
+    Case.Answered: "answered",
+    Case.Resolved: "resolved",
+    Case.Closed: "closed",
+    Case.Withdrawn: "withdrawn",
+    Case.Reopened: "in_progress",
+    Case.MergedInto: "merged",
+}
+
+
+def fold(events: Sequence[Any], known: dict[UUID, CaseState]) -> PageFigures:
+    """The increments of a page, in log order (pure, so tests can recount independently)."""
+    page = PageFigures(cases=dict(known))
+    for event in events:
+        if isinstance(event, Rating.Given):
+            _rating(page, event)
+        elif isinstance(event, Case.Received):
+            _received(page, event)
+        elif isinstance(event, Case.Step):
+            case = page.cases.get(event.originator_id)
+            if case is not None:
+                _step(page, case, event)
+                page.changed.add(case.case_id)
+    return page
+
+
+def _rating(page: PageFigures, event: Rating.Given) -> None:
+    day = local_date(event.given_at)
+    key = (day, event.unit_id, event.counter_id, event.channel)
+    page.daily[key].update(
+        ratings=1,
+        satisfied=int(event.score >= SATISFIED_FROM),
+        score_sum=event.score,
+    )
+    for component, score in event.components.items():
+        page.components[(day, event.unit_id, event.counter_id, component)].update(
+            ratings=1, score_sum=score
+        )
+
+
+def _received(page: PageFigures, event: Case.Received) -> None:
+    case = CaseState(
+        case_id=event.originator_id,
+        unit_id=event.unit_id,
+        counter_id=event.counter_id,
+        channel=event.channel,
+        category=event.category,
+        received_on=local_date(event.received_at),
+        due_on=event.due_on,
+        answered_on=None,
+        resolved_on=None,
+        status="received",
+    )
+    page.cases[case.case_id] = case
+    page.changed.add(case.case_id)
+    page.add(
+        case.received_on,
+        case,
+        received=1,
+        harassment=int(event.category == ComplaintCategory.HARASSMENT),
+        second_trip=int(event.category == ComplaintCategory.SECOND_TRIP),
+    )
+
+
+def _step(page: PageFigures, case: CaseState, event: Any) -> None:
+    day = local_date(event.at)
+    status = _STATUS.get(type(event))
+    if status is not None:
+        case.status = status
+    match event:
+        case Case.Accepted() | Case.CitizenReplied() | Case.DeadlineExtended():
+            case.due_on = event.due_on
+    match event:
+        case Case.Accepted():
+            page.add(day, case, accepted=1)
+        case Case.Refused():
+            page.add(day, case, refused=1)
+        case Case.Answered():
+            case.answered_on = day
+        case Case.Resolved():
+            answered = case.answered_on or day
+            page.add(
+                day,
+                case,
+                resolved=1,
+                on_time=int(answered <= case.due_on),
+                early=int(answered < case.due_on),
+                late=int(answered > case.due_on),
+            )
+            case.resolved_on = day
+        case Case.Reopened():
+            page.add(day, case, reopened=1)
+        case Case.TransferAccepted():
+            case.unit_id = event.to_unit
+
+
+_SELECT_CASES = "SELECT {columns} FROM {schema}.figures_case WHERE case_id = ANY(%s)"
+_CASE_COLUMNS = tuple(CaseState.__dataclass_fields__)
+
+
+class FiguresViews:
+    """The figures projection, applied by ``projections.runner.BatchedProjectionRunner``."""
+
+    name = PROJECTION_NAME
+
+    def apply(self, cur: Cursor[Any], schema: str, events: Sequence[Any]) -> None:
+        name = sql.Identifier(schema)
+        found = cur.execute(
+            "SELECT to_regclass(%s)", (f'"{schema}".figures_case',)
+        ).fetchone()
+        if found is None or found[0] is None:
+            # A fresh schema (a rebuild, or a case-views rebuild swapped in without them).
+            create_figure_tables(cur, schema)
+        wanted = list({e.originator_id for e in events if isinstance(e, Case.Step)})
+        known: dict[UUID, CaseState] = {}
+        if wanted:
+            query = sql.SQL(_SELECT_CASES).format(
+                columns=sql.SQL(", ").join(map(sql.Identifier, _CASE_COLUMNS)), schema=name
+            )
+            for row in cur.execute(query, (wanted,)).fetchall():
+                state = CaseState(*row)
+                known[state.case_id] = state
+        page = fold(events, known)
+        self._write_cases(cur, name, [page.cases[c] for c in page.changed])
+        self._write_counts(
+            cur, name, "figures_daily", ("day", "unit_id", "counter_id", "channel"),
+            MEASURES, page.daily,
+        )
+        self._write_counts(
+            cur, name, "figures_component", ("day", "unit_id", "counter_id", "component"),
+            ("ratings", "score_sum"), page.components,
+        )
+
+    @staticmethod
+    def _write_cases(cur: Cursor[Any], schema: sql.Identifier, cases: list[CaseState]) -> None:
+        if not cases:
+            return
+        columns = sql.SQL(", ").join(map(sql.Identifier, _CASE_COLUMNS))
+        updates = sql.SQL(", ").join(
+            sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in _CASE_COLUMNS[1:]
+        )
+        query = sql.SQL(
+            "INSERT INTO {schema}.figures_case ({columns}) VALUES ({values}) "
+            "ON CONFLICT (case_id) DO UPDATE SET {updates}"
+        ).format(
+            schema=schema,
+            columns=columns,
+            values=sql.SQL(", ").join(sql.Placeholder() * len(_CASE_COLUMNS)),
+            updates=updates,
+        )
+        cur.executemany(query, [tuple(getattr(c, f) for f in _CASE_COLUMNS) for c in cases])
+
+    @staticmethod
+    def _write_counts(
+        cur: Cursor[Any],
+        schema: sql.Identifier,
+        table: str,
+        keys: tuple[str, ...],
+        measures: tuple[str, ...],
+        counts: dict[tuple[Any, ...], Counter[str]],
+    ) -> None:
+        if not counts:
+            return
+        columns = keys + measures
+        query = sql.SQL(
+            "INSERT INTO {schema}.{table} AS t ({columns}) VALUES ({values}) "
+            "ON CONFLICT ({keys}) DO UPDATE SET {updates}"
+        ).format(
+            schema=schema,
+            table=sql.Identifier(table),
+            columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+            values=sql.SQL(", ").join(sql.Placeholder() * len(columns)),
+            keys=sql.SQL(", ").join(map(sql.Identifier, keys)),
+            updates=sql.SQL(", ").join(
+                sql.SQL("{0} = t.{0} + EXCLUDED.{0}").format(sql.Identifier(m)) for m in measures
+            ),
+        )
+        rows = [(*key, *(counter[m] for m in measures)) for key, counter in counts.items()]
+        cur.executemany(query, rows)
