@@ -10,7 +10,6 @@ Answers are JSON, errors included (401, 403, 413, 422, 503); the contract is in
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Literal
@@ -24,7 +23,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from feedback_core.api_clients import ApiClient, ApiClients, api_clients_from
+from feedback_core.api_clients import ApiClient
 from feedback_core.identity import tracking_code_for
 from feedback_core.intake import MAX_DESCRIPTION_CHARS, ComplaintCategory, IntakeError
 from web.forms import clean_text
@@ -41,7 +40,7 @@ from web.hotline import (
     resolve_place,
     time_problem,
 )
-from web.services import WebServices
+from web.services import WebServices, load_api_clients
 
 log = logging.getLogger(__name__)
 
@@ -190,20 +189,6 @@ def presented_key(request: Request) -> str:
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
     return request.headers.get("x-api-key", "").strip()
-
-
-def load_api_clients(services: WebServices) -> ApiClients:
-    """``services.api_clients``, or (when the composition root gave none) the clients of
-    ``FEEDBACK_API_CLIENTS_FILE``, read once; a missing file means no client."""
-    if services.api_clients is None:
-        path = services.settings.api_clients_file
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            log.warning("no API clients file at %s: every API key is refused", path)
-            data = {}
-        services.api_clients = api_clients_from(data)
-    return services.api_clients
 
 
 def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -10,7 +12,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from consumers.publisher import IntakePublisher
-from feedback_core.api_clients import ApiClients
+from feedback_core.api_clients import ApiClients, api_clients_from
 from feedback_core.calendar_app import CalendarApplication
 from feedback_core.handling import CaseDesk
 from feedback_core.legal_clock import BusinessCalendar
@@ -105,3 +107,19 @@ class WebServices:
         """Release what the composition root handed over (called when the app stops)."""
         while self.on_shutdown:
             self.on_shutdown.pop()()
+
+
+def load_api_clients(services: WebServices) -> ApiClients:
+    """``services.api_clients``, or (when the composition root gave none) the clients of
+    ``FEEDBACK_API_CLIENTS_FILE``, read once; a missing file means no client."""
+    if services.api_clients is None:
+        path = services.settings.api_clients_file
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            logging.getLogger(__name__).warning(
+                "no API clients file at %s: every API key is refused", path
+            )
+            data = {}
+        services.api_clients = api_clients_from(data)
+    return services.api_clients

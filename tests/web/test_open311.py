@@ -819,9 +819,9 @@ def test_make_run_prints_the_base_url_and_the_demo_key(
     open311_services: WebServices, settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from feedback_cli.services import print_welcome
-    from web.open311.router import api_clients
+    from web.services import load_api_clients
 
-    api_clients(open311_services)  # loaded from the demo file, as build_web loads it
+    load_api_clients(open311_services)  # loaded from the demo file, as build_web loads it
     print_welcome(settings, open311_services)
     printed = capsys.readouterr().out
     assert "Open311 GeoReport v2: http://127.0.0.1:8000/open311/v2/" in printed

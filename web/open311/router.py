@@ -8,7 +8,6 @@ of the app. Reads are public like the tracking page; listing without a
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import datetime
@@ -21,7 +20,7 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
-from feedback_core.api_clients import ApiClient, ApiClients, api_clients_from
+from feedback_core.api_clients import ApiClient
 from feedback_core.identity import normalise_tracking_code, tracking_code_for
 from feedback_core.intake import ComplaintCategory
 from feedback_core.settings import DEMO_API_CLIENTS
@@ -46,7 +45,7 @@ from web.open311.errors import (
 from web.open311.formats import MIME_TYPES, Data, Format, render, render_errors, w3c
 from web.open311.posting import Accepted, PostedForm, accept
 from web.open311.querying import by_ids, list_query, request_data, values
-from web.services import WebServices
+from web.services import WebServices, load_api_clients
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +140,7 @@ def open311_routes(
         """The client presenting ``key``; 403 for a wrong one, None when none is given."""
         if not key:
             return None
-        client = api_clients(services).authenticate(key, KIND)
+        client = load_api_clients(services).authenticate(key, KIND)
         if client is None:
             raise forbidden(
                 bilingual("api_key không hợp lệ", "invalid api_key: it is unknown or not an "
@@ -328,20 +327,6 @@ def open311_routes(
         )
 
     return router
-
-
-def api_clients(services: WebServices) -> ApiClients:
-    """``services.api_clients``, or when the composition root gave none, the clients of
-    FEEDBACK_API_CLIENTS_FILE, read once (a missing file: no client, every key refused)."""
-    if services.api_clients is None:
-        path = services.settings.api_clients_file
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            log.warning("no API clients file at %s: every Open311 api_key is refused", path)
-            data = {}
-        services.api_clients = api_clients_from(data)
-    return services.api_clients
 
 
 def multi(request: Request) -> dict[str, list[str]]:
