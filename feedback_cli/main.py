@@ -110,13 +110,9 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_qr(settings: Settings, args: argparse.Namespace) -> int:
-    from feedback_cli.wiring import load_organisation
-    from feedback_core.qr_tokens import sign_counter
+    from feedback_cli.qr_commands import run_qr
 
-    for unit, _office, counter in load_organisation(settings).iter_counters():
-        url = f"{settings.public_base_url}/q/{sign_counter(counter.id, settings.secret)}"
-        print(f"{url}\t{unit.name_vi} – {counter.name_vi}")
-    return 0
+    return run_qr(settings, args)
 
 
 def cmd_pass_cases(settings: Settings, args: argparse.Namespace) -> int:
@@ -145,7 +141,7 @@ COMMANDS: dict[str, tuple[Command, str]] = {
     "seed": (cmd_seed, "publish the demo submissions (idempotent)"),
     "rebuild": (cmd_rebuild, "rebuild the views from position zero, compare, swap in"),
     "status": (cmd_status, "print the health report (event store, log, projections)"),
-    "qr": (cmd_qr, "print the QR URL of every counter"),
+    "qr": (cmd_qr, "the counters' QR codes: list (URLs), issue COUNTER, revoke TOKEN --reason"),
     "pass-cases": (cmd_pass_cases, "move the open cases of merged units to their successors"),
     "infra": (cmd_infra, "start/stop/status of PostgreSQL and Kafka (python -m infra ...)"),
 }
@@ -169,6 +165,10 @@ def parser() -> argparse.ArgumentParser:
             )  # fmt: skip
         if name == "rebuild":
             cmd.add_argument("--compare-only", action="store_true", help="compare, do not swap")
+        if name == "qr":
+            from feedback_cli.qr_commands import add_qr_arguments
+
+            add_qr_arguments(cmd)
         if name == "infra":
             cmd.add_argument("rest", nargs=argparse.REMAINDER, help="e.g. up, down, kafka start")
     add_clock_parsers(sub)  # due, rules, calendar add-day-off|add-working-day|withdraw|list

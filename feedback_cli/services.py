@@ -26,8 +26,9 @@ from feedback_core.calendar_app import CalendarApplication, open_calendar_applic
 from feedback_core.handling import CaseDesk
 from feedback_core.legal_clock import DEFAULT_RULES
 from feedback_core.organisation import Organisation
+from feedback_core.qr_codes import QrCodesApplication, keyring_from_config
 from feedback_core.settings import Settings
-from feedback_core.store import Database, open_cases_application
+from feedback_core.store import Database, open_application, open_cases_application
 from projections.case_views import CaseViews
 from projections.figures_runner import figures_beside
 from projections.queries import ViewQueries
@@ -78,21 +79,39 @@ def projection_thread(settings: Settings, core: Core) -> Iterator[BatchedProject
         runner.close()
 
 
+def open_qr_codes(db: Database) -> QrCodesApplication:
+    """The counters' QR codes (table ``qrcodes_events``, a small pool); the caller closes it."""
+    return open_application(
+        db, lambda env: QrCodesApplication(env={**env, "POSTGRES_POOL_SIZE": "2"})
+    )
+
+
 def build_web(settings: Settings, core: Core, publisher: IntakePublisher) -> WebServices:
-    """The web app's services. The organisation application opened here (for the admin
-    pages and the second factor) is closed when the web app shuts down."""
+    """The web app's services. The organisation and QR codes applications opened here (for
+    the admin pages, the second factor and the QR pages) are closed when the web app shuts
+    down."""
     from feedback_cli.mergers import pass_cases_of_merged_units
     from feedback_core.api_clients import api_clients_from
     from feedback_core.org.directory import directory_as_of
     from web.services import WebServices
 
     org_app = open_organisation(settings, core.db)
+    qr_codes: QrCodesApplication | None = None
     try:
         organisation = directory_as_of(org_app)
         clients_file = settings.api_clients_file.read_text(encoding="utf-8")
         api_clients = api_clients_from(json.loads(clients_file))  # Open311 and hotline keys
+        keyring = keyring_from_config(settings.qr_keys, settings.secret)
+        qr_codes = open_qr_codes(core.db)
+        # A code in service for every open counter (idempotent: issues only where none is).
+        qr_tokens = qr_codes.ensure_codes(
+            [c.id for c in organisation.counters.values() if not c.closed], keyring,
+            datetime.now(UTC), actor="system",
+        )
         queries = ViewQueries(core.db.conninfo, settings.views_schema)
     except BaseException:
+        if qr_codes is not None:
+            qr_codes.close()
         org_app.close()
         raise
     services = WebServices(
@@ -106,9 +125,12 @@ def build_web(settings: Settings, core: Core, publisher: IntakePublisher) -> Web
         pass_cases=lambda on: pass_cases_of_merged_units(
             core, org_app, settings.views_schema, on
         ),
-        on_shutdown=[org_app.close],
+        on_shutdown=[org_app.close, qr_codes.close],
         api_clients=api_clients,
+        qr_codes=qr_codes,
+        qr_keyring=keyring,
     )
+    services.remember_qr_tokens(qr_tokens)
     # The desk reads the directory the web holds now (admin changes replace it).
     services.desk = CaseDesk(
         core.app,
@@ -245,7 +267,6 @@ async def seed_demo(settings: Settings, core: Core, organisation: Organisation) 
 
 
 def print_welcome(settings: Settings, services: WebServices) -> None:
-    from feedback_core.qr_tokens import sign_counter
     from web.open311 import BASE_PATH, DEMO_API_KEY
 
     base = settings.public_base_url
@@ -258,7 +279,7 @@ def print_welcome(settings: Settings, services: WebServices) -> None:
         "",
         "Phản ánh is running.",
         f"  Home page:            {base}/",
-        f"  Demo citizen QR page: {base}/q/{sign_counter(first.id, settings.secret)}"
+        f"  Demo citizen QR page: {base}/q/{services.qr_token_of(first.id)}"
         f"  ({first.name_vi})",
         f"  Staff login:          {base}/login",
         f"  Health:               {base}/healthz",

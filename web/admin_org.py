@@ -44,6 +44,7 @@ from web.flash import flash
 from web.i18n import N_
 from web.labels import UNIT_CHANGE_LABELS
 from web.principal import Admin, StaffPrincipal
+from web.qr_views import counters_of_unit, current_tokens, history_of
 from web.rendering import Renderer
 from web.services import WebServices
 from web.staff import no_store, staff_context
@@ -280,12 +281,18 @@ def org_routes(services: WebServices, renderer: Renderer) -> APIRouter:
         now = today()
         current = await directory(now)
         shown = current if on == now else await directory(on)
+        tree = build_tree(shown, principal.actor.unit_id)
+        in_service = [
+            current.counters[c.id] for _, node in flatten(tree) for _, counters in node.offices
+            for c in counters if c.id in current.counters and not current.counters[c.id].closed
+        ]
         context = {
             **staff_context(request, principal),
             "as_of": on,
             "today": now,
-            "tree": build_tree(shown, principal.actor.unit_id),
+            "tree": tree,
             "people_shown": shown.staff,
+            "qr_tokens": await anyio.to_thread.run_sync(current_tokens, services, in_service),
             **choices(current, principal.actor.unit_id),
         }
         return no_store(renderer.render(request, "admin_org.html", context))
@@ -307,6 +314,9 @@ def org_routes(services: WebServices, renderer: Renderer) -> APIRouter:
             "unit": current.units.get(unit_id) or current.offices.get(unit_id),
             "unit_id": unit_id,
             "entries": [(e, UNIT_CHANGE_LABELS.get(e.change, e.change)) for e in entries],
+            "qr_history": await anyio.to_thread.run_sync(
+                history_of, services, counters_of_unit(current, unit_id)
+            ),
         }
         return no_store(renderer.render(request, "admin_unit.html", context))
 

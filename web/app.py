@@ -15,6 +15,7 @@ from web.account import account_routes
 from web.admin import install_admin_errors
 from web.admin_calendar import calendar_routes
 from web.admin_org import org_routes
+from web.admin_qr import qr_admin_routes
 from web.case_pages import case_routes
 from web.citizen import citizen_routes
 from web.dashboard import dashboard_routes
@@ -25,6 +26,7 @@ from web.hotline_api import hotline_api_routes
 from web.i18n import load_translations
 from web.middleware import remember_language, security_headers
 from web.open311 import open311_routes
+from web.posters import poster_routes
 from web.rendering import Renderer
 from web.services import WebServices
 from web.signin import signin_routes
@@ -61,10 +63,12 @@ def create_app(services: WebServices) -> FastAPI:
     app.include_router(signin_routes(services, renderer))
     app.include_router(staff_routes(services, renderer))
     app.include_router(account_routes(services, renderer))
+    app.include_router(qr_admin_routes(services, renderer))  # before /admin/org/{name}
     app.include_router(org_routes(services, renderer))
     app.include_router(calendar_routes(services, renderer))
     app.include_router(case_routes(services, renderer))
     app.include_router(dashboard_routes(services, renderer))
+    app.include_router(poster_routes(services, renderer))
     app.include_router(hotline_routes(services, renderer))
     app.include_router(hotline_api_routes(services))
     app.include_router(health_routes(services))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 from uuid import uuid4
@@ -19,9 +20,10 @@ from feedback_core.identity import normalise_tracking_code, tracking_code_for
 from feedback_core.intake import MAX_DESCRIPTION_CHARS, IntakeSubmission
 from feedback_core.organisation import Counter, Office, Organisation, Unit, UnknownCounter
 from feedback_core.permissions import Action, NotAllowed
-from feedback_core.qr_tokens import sign_counter, verify_counter_token
+from feedback_core.qr_codes import TokenState
 from feedback_core.roles import CITIZEN
 from projections.queries import QueueRow, SubmissionStatus, TimelineRow
+from web.admin import NotConfigured
 from web.errors import error_page
 from web.forms import (
     BadSubmissionId,
@@ -53,6 +55,8 @@ NOT_RECEIVED = N_(
     "vui lòng bấm Gửi lại sau ít phút."
 )
 BAD_QR_TITLE = N_("Mã QR không hợp lệ")
+QR_GONE = N_("Mã QR này đã ngừng sử dụng. Vui lòng quét mã mới tại quầy hoặc hỏi cán bộ.")
+QR_GONE_TITLE = N_("Mã QR đã ngừng sử dụng")
 UNKNOWN_CODE_TITLE = N_("Không tìm thấy mã theo dõi")
 CHECK_FIELDS = N_("Vui lòng kiểm tra lại các mục được đánh dấu bên dưới.")
 BAD_CODE = N_("Mã theo dõi không hợp lệ. Mã gồm 10 chữ và số, ví dụ 7KQ2M-9XH4T.")
@@ -88,11 +92,8 @@ class Place:
         return Placement(self.unit.id, self.office.id, self.counter.id)
 
 
-def find_place(org: Organisation, key: bytes, token: str) -> Place | None:
-    """The counter a QR token names, or None for a forged, edited or retired one."""
-    counter_id = verify_counter_token(token, key)
-    if counter_id is None:
-        return None
+def find_place(org: Organisation, counter_id: str) -> Place | None:
+    """The counter of a genuine QR code, or None when it is not in today's directory."""
     try:
         counter = org.counter(counter_id)
     except UnknownCounter:
@@ -104,10 +105,10 @@ CounterLinks = list[tuple[Counter, str]]
 Directory = list[tuple[Unit, list[tuple[Office, CounterLinks]]]]
 
 
-def directory(org: Organisation, key: bytes) -> Directory:
+def directory(org: Organisation, token_of: Callable[[str], str]) -> Directory:
     """Units, their offices, and each office's counters with the token of its QR page."""
     return [
-        (unit, [(office, _counters(org, office, key)) for office in _offices(org, unit)])
+        (unit, [(office, _counters(org, office, token_of)) for office in _offices(org, unit)])
         for unit in org.units.values()
     ]
 
@@ -116,9 +117,9 @@ def _offices(org: Organisation, unit: Unit) -> list[Office]:
     return [office for office in org.offices.values() if office.unit_id == unit.id]
 
 
-def _counters(org: Organisation, office: Office, key: bytes) -> CounterLinks:
+def _counters(org: Organisation, office: Office, token_of: Callable[[str], str]) -> CounterLinks:
     return [
-        (counter, sign_counter(counter.id, key))
+        (counter, token_of(counter.id))
         for counter in org.counters.values()
         if counter.office_id == office.id
     ]
@@ -126,8 +127,31 @@ def _counters(org: Organisation, office: Office, key: bytes) -> CounterLinks:
 
 def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
     router = APIRouter()
-    key = services.settings.secret
     queries = services.queries
+
+    async def place_of(request: Request, token: str) -> Place | Response:
+        """The counter of a QR code in service, or the page saying why not: 404 for a
+        forged, edited or unknown token, 410 for a revoked or expired one (nothing typed is
+        published; a POSTed description is shown back, read only)."""
+        if services.qr_codes is None:
+            raise NotConfigured("qr codes")
+        codes, keyring = services.qr()
+        found = await anyio.to_thread.run_sync(codes.check, token, keyring, services.clock())
+        place = (
+            find_place(services.organisation, found.counter_id)
+            if found.state is TokenState.VALID and found.counter_id
+            else None
+        )
+        if place is not None:
+            return place
+        if found.state is TokenState.INVALID or found.counter_id is None:
+            return error_page(renderer, request, 404, BAD_QR, BAD_QR_TITLE)
+        services.forget_qr_token(found.counter_id)  # the home page shows the new code
+        typed = ""
+        if request.method == "POST" and not _too_large(request):
+            typed = clean_text(_field(await request.form(), "description")).strip()
+        context = {"title": QR_GONE_TITLE, "message": QR_GONE, "typed": typed}
+        return renderer.render(request, "qr_gone.html", context, 410)
 
     def render_form(
         request: Request,
@@ -171,21 +195,23 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
 
     @router.get("/")
     async def landing(request: Request) -> Response:
-        units = directory(services.organisation, key)
+        units = await anyio.to_thread.run_sync(
+            directory, services.organisation, services.qr_token_of
+        )
         return renderer.render(request, "index.html", {"units": units})
 
     @router.get("/q/{token}")
     async def qr_page(request: Request, token: str) -> Response:
-        place = find_place(services.organisation, key, token)
-        if place is None:
-            return error_page(renderer, request, 404, BAD_QR, BAD_QR_TITLE)
+        place = await place_of(request, token)
+        if not isinstance(place, Place):
+            return place
         return render_form(request, place, QrForm(submission_id=str(uuid4())))
 
     @router.post("/q/{token}")
     async def qr_submit(request: Request, token: str) -> Response:
-        place = find_place(services.organisation, key, token)
-        if place is None:
-            return error_page(renderer, request, 404, BAD_QR, BAD_QR_TITLE)
+        place = await place_of(request, token)
+        if not isinstance(place, Place):
+            return place
         if _too_large(request):
             return error_page(renderer, request, 413)
         form = QrForm.from_mapping(await request.form())

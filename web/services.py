@@ -20,6 +20,7 @@ from feedback_core.local_time import local_date
 from feedback_core.org.application import OrganisationApplication
 from feedback_core.org.directory import directory_as_of
 from feedback_core.organisation import Organisation
+from feedback_core.qr_codes import Keyring, QrCodesApplication
 from feedback_core.settings import Settings
 from projections.queries import QueueFilters, QueuePage, QueueRow, SubmissionStatus, TimelineRow
 
@@ -79,8 +80,12 @@ class WebServices:
     calendar_app: CalendarApplication | None = None  # the admin calendar page
     pass_cases: PassCases | None = None  # after a merger: the merged unit's open cases move
     api_clients: ApiClients | None = None  # machine clients; None = FEEDBACK_API_CLIENTS_FILE
+    qr_codes: QrCodesApplication | None = None  # the counters' QR codes (events)
+    qr_keyring: Keyring | None = None  # the keys that sign and check them
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)  # e.g. close org_app
     _refreshing: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _qr_tokens: dict[str, str] = field(default_factory=dict, repr=False)
+    _qr_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def calendar(self) -> BusinessCalendar:
         """The working days the desk counts with (so badges and due dates agree)."""
@@ -102,6 +107,31 @@ class WebServices:
         with self._refreshing:
             self.organisation = directory_as_of(self.org_app, self.today())
         return self.organisation
+
+    def qr(self) -> tuple[QrCodesApplication, Keyring]:
+        """The QR codes application and its keyring; RuntimeError when not wired in."""
+        if self.qr_codes is None or self.qr_keyring is None:
+            raise RuntimeError("this web app was started without the QR codes")
+        return self.qr_codes, self.qr_keyring
+
+    def qr_token_of(self, counter_id: str) -> str:
+        """The token printed in the counter's QR code now. Read once (``ensure_codes``,
+        which issues a first code where none is in service) and kept; an admin's issue or
+        revocation here calls ``forget_qr_token``."""
+        token = self._qr_tokens.get(counter_id)
+        if token is None:
+            codes, keyring = self.qr()
+            with self._qr_lock:
+                tokens = codes.ensure_codes([counter_id], keyring, self.clock(), "system")
+                token = self._qr_tokens[counter_id] = tokens[counter_id]
+        return token
+
+    def remember_qr_tokens(self, tokens: Mapping[str, str]) -> None:
+        self._qr_tokens.update(tokens)
+
+    def forget_qr_token(self, counter_id: str) -> None:
+        """After a code of the counter was issued or revoked: read it again next time."""
+        self._qr_tokens.pop(counter_id, None)
 
     def shutdown(self) -> None:
         """Release what the composition root handed over (called when the app stops)."""

@@ -14,8 +14,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from feedback_core.identity import tracking_code_for
-from feedback_core.qr_tokens import sign_counter
 from tests.support.platform import LivePlatform
+from tests.support.qr import qr_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -31,7 +31,7 @@ def shot(page: Page, name: str) -> None:
 def complain(platform: LivePlatform, counter: str, text: str, category: str) -> str:
     """A citizen's QR submission over HTTP (through Kafka), once it reached the views."""
     with httpx.Client(base_url=platform.base_url, timeout=10) as client:
-        url = f"/q/{sign_counter(counter, platform.settings.secret)}"
+        url = qr_url(platform, counter)
         found = re.search(r'name="submission_id" value="([0-9a-f-]{36})"', client.get(url).text)
         assert found
         form = {"submission_id": found.group(1), "rating": "2", "category": category,

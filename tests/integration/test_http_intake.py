@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from feedback_core.identity import tracking_code_for
-from feedback_core.qr_tokens import sign_counter
 from tests.integration.helpers import topic_size, wait_until
 from tests.support.platform import LivePlatform
+from tests.support.qr import qr_url
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +20,7 @@ COMPLAINT = "Cán bộ yêu cầu photo công chứng thêm 3 bộ hồ sơ khô
 
 
 def qr_form(client: httpx.Client, platform: LivePlatform, counter: str) -> tuple[str, str]:
-    url = f"/q/{sign_counter(counter, platform.settings.secret)}"
+    url = qr_url(platform, counter)
     page = client.get(url)
     assert page.status_code == 200
     match = re.search(r'name="submission_id" value="([0-9a-f-]{36})"', page.text)

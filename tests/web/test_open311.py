@@ -26,6 +26,7 @@ from feedback_core.intake import Channel, ComplaintCategory
 from feedback_core.organisation import Organisation
 from feedback_core.settings import Settings
 from projections.open311_queries import CLOSED_STATES, RequestQuery, ServiceRequestRow
+from tests.support.qr import with_qr_codes
 from tests.web.web_doubles import NOW, FakeHealth, FakeQueries, RecordingPublisher
 from web.app import create_app
 from web.open311 import BASE_PATH, DEMO_API_KEY, open311_routes
@@ -126,6 +127,7 @@ def open311_services(
         queries=reader,
         health=health,
         clock=lambda: NOW,
+        **with_qr_codes(settings),  # print_welcome prints a counter's QR URL
     )
 
 

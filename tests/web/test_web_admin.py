@@ -59,7 +59,9 @@ def test_the_tree_of_the_district(admin: TestClient) -> None:
                  "Nguyễn Thị Lan", "Vũ Thị Hoa"):
         assert name in tree
     assert "Người đứng đầu:" in tree and "lanhdao.tayho" in tree
-    assert page.text.count('name="csrf_token"') == 14  # 13 forms and the logout
+    counters = page.text.count('action="/admin/org/qr/issue"')  # one per open counter
+    assert counters == 11 and page.text.count('action="/admin/org/qr/revoke"') == 11
+    assert page.text.count('name="csrf_token"') == 14 + 2 * counters  # 13 forms, the logout
     assert 'action="/admin/org/merge-unit"' in page.text
 
 

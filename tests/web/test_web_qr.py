@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 
 from feedback_core.identity import tracking_code_for
 from feedback_core.intake import Channel, ComplaintCategory
-from feedback_core.qr_tokens import sign_counter
-from feedback_core.settings import Settings
+from feedback_core.qr_codes import SigningKey, parse_token, signature
 from tests.web.web_doubles import NOW, RecordingPublisher, hidden
 from web import citizen
+from web.services import WebServices
 
 BAD_QR_VI = "Mã QR không hợp lệ hoặc đã bị thay đổi"
 
@@ -43,12 +43,17 @@ def test_each_render_makes_a_fresh_submission_id(client: TestClient, token: str)
 
 
 def test_forged_token_is_404_and_publishes_nothing(
-    client: TestClient, token: str, settings: Settings, publisher: RecordingPublisher
+    client: TestClient, token: str, services: WebServices, publisher: RecordingPublisher
 ) -> None:
     forged = token.replace("nhat-tan-q1", "quang-an-q1")
     assert client.get(f"/q/{forged}").status_code == 404
-    other_key = sign_counter("nhat-tan-q1", b"another-secret")
-    for bad in (forged, other_key, "nonsense", sign_counter("no-such-counter", settings.secret)):
+    _counter, serial, _sig = parse_token(token) or ("", 0, "")
+    other_key = SigningKey("k1", b"another-secret")
+    signed_elsewhere = f"nhat-tan-q1.{serial}.{signature('nhat-tan-q1', serial, other_key)}"
+    assert services.qr_keyring is not None
+    key = services.qr_keyring.current
+    never_issued = f"no-such-counter.1.{signature('no-such-counter', 1, key)}"
+    for bad in (forged, signed_elsewhere, "nonsense", never_issued):
         answer = post(client, bad, submission_id=str(uuid4()), rating="5")
         assert answer.status_code == 404
         assert BAD_QR_VI in answer.text

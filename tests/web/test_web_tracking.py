@@ -10,18 +10,18 @@ from fastapi.testclient import TestClient
 from feedback_core.application import CasesApplication
 from feedback_core.cases import Case
 from feedback_core.identity import case_id_for, tracking_code_for
-from feedback_core.qr_tokens import sign_counter
-from feedback_core.settings import Settings
+from tests.support.qr import qr_url
 from tests.web.web_doubles import FakeQueries, hidden, log_in, open_case, post_step, status_row
+from web.services import WebServices
 
 
 def test_landing_lists_every_counter_with_its_qr_link(
-    client: TestClient, settings: Settings
+    client: TestClient, services: WebServices
 ) -> None:
     page = client.get("/")
     assert page.status_code == 200
     for counter_id in ("tay-ho-q1", "nhat-tan-q3", "phu-thuong-q1"):
-        assert f'href="/q/{sign_counter(counter_id, settings.secret)}"' in page.text
+        assert f'href="{qr_url(services, counter_id)}"' in page.text
     assert "UBND quận Tây Hồ" in page.text
     assert 'action="/t"' in page.text
     assert 'href="/login"' in page.text
