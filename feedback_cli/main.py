@@ -148,6 +148,7 @@ COMMANDS: dict[str, tuple[Command, str]] = {
 
 
 def parser() -> argparse.ArgumentParser:
+    from feedback_cli.audit_commands import add_audit_parsers
     from feedback_cli.clock_commands import add_clock_parsers
     from feedback_cli.org_commands import add_org_parser
 
@@ -173,6 +174,7 @@ def parser() -> argparse.ArgumentParser:
             cmd.add_argument("rest", nargs=argparse.REMAINDER, help="e.g. up, down, kafka start")
     add_clock_parsers(sub)  # due, rules, calendar add-day-off|add-working-day|withdraw|list
     add_org_parser(sub)  # org load|list|create-unit|rename-unit|merge-unit|close-unit|...
+    add_audit_parsers(sub)  # audit run|catch-up|checkpoint|export-checkpoint|verify; reconcile
     return p
 
 
@@ -191,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         from feedback_cli.org_commands import cmd_org
 
         command = cmd_org
+    elif args.command in ("audit", "reconcile"):
+        command = args.audit_handler
     else:
         command = args.clock_handler
     try:

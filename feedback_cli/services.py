@@ -211,11 +211,12 @@ def run_web(settings: Settings) -> None:
 
 
 def run_all_in_one(settings: Settings, seed: bool = True) -> None:
-    """``feedback run``: web, projections, the outbound publisher and (with Kafka) the
-    consumer in one process; the notifier too when a channel is configured.
+    """``feedback run``: web, projections, the outbound publisher, the audit chain and (with
+    Kafka) the consumer in one process; the notifier too when a channel is configured.
 
     The embedded PostgreSQL server is stopped on the way out when this command started it.
     """
+    from feedback_cli.audit_commands import audit_thread
     from feedback_cli.notifications import notification_threads
 
     with (
@@ -223,6 +224,7 @@ def run_all_in_one(settings: Settings, seed: bool = True) -> None:
         open_core(settings) as core,
         projection_thread(settings, core),
         notification_threads(settings, core),
+        audit_thread(settings, core),
     ):
         publisher = make_publisher(settings, core.app)
         services = build_web(settings, core, publisher)

@@ -12,7 +12,7 @@ import time
 
 from feedback_core.settings import Settings
 
-SERVICES = ("consume", "project", "outbound", "web")
+SERVICES = ("consume", "project", "outbound", "audit run", "web")
 
 
 def _start_infra() -> tuple[dict[str, str], list[str]]:
@@ -39,7 +39,8 @@ def _stop_infra(started: list[str]) -> None:
 def _spawn(command: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
     # A session of its own: Ctrl-C reaches only this parent, which stops each child once.
     return subprocess.Popen(
-        [sys.executable, "-m", "feedback_cli.main", command], env=env, start_new_session=True
+        [sys.executable, "-m", "feedback_cli.main", *command.split()], env=env,
+        start_new_session=True,
     )
 
 

@@ -72,6 +72,17 @@ class Settings(BaseSettings):
     zalo_gateway_url: str = Field(default="", description="empty = no Zalo channel")
     zalo_api_key: str = ""
     zalo_sender: str = ""
+    # Tamper evidence (docs/audit.md): the chain's signed checkpoints.
+    audit_signing_key: str = Field(
+        default="",
+        description="Ed25519 private key signing the audit checkpoints: PEM (PKCS#8) or "
+        "base64 of the 32-byte seed; empty = generated into the local folder (demo runs)",
+    )
+    audit_trusted_keys: str = Field(
+        default="",
+        description="earlier checkpoint public keys still trusted (base64, comma-separated)",
+    )
+    audit_checkpoint_minutes: float = 60.0
     crash_after_store: bool = Field(
         default=False,
         description="fault injection for tests: exit after storing a batch, before the commit",
