@@ -6,7 +6,9 @@ the key is the unit, so one unit's submissions keep their order in one partition
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 import anyio
@@ -36,6 +38,15 @@ async def publish_all(publisher: IntakePublisher, submissions: Sequence[IntakeSu
             await publisher.publish(submission)
     finally:
         await publisher.stop()
+
+
+def publish_all_blocking(
+    publisher: IntakePublisher, submissions: Sequence[IntakeSubmission]
+) -> None:
+    """``publish_all`` for synchronous callers (tools, tests), on an event loop of its own
+    thread, so it works whether or not the caller's thread already runs a loop."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, publish_all(publisher, submissions)).result()
 
 
 def producer_broker(bootstrap_servers: str) -> KafkaBroker:

@@ -21,7 +21,6 @@ the Case (``case_id_for``) when they complained, each with its version 1 stored.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ import psycopg
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from psycopg import sql
 
-from consumers.publisher import KafkaIntakePublisher, publish_all
+from consumers.publisher import KafkaIntakePublisher, publish_all_blocking
 from feedback_core.identity import case_id_for, rating_id_for
 from feedback_core.intake import IntakeError, IntakeSubmission, from_json
 
@@ -344,5 +343,5 @@ def redrive(options: ReconcileOptions, submissions: Sequence[IntakeSubmission]) 
     """Re-publish ``submissions`` to the intake topic (the core stores each once)."""
     if submissions:
         publisher = KafkaIntakePublisher(options.bootstrap_servers, options.topic)
-        asyncio.run(publish_all(publisher, submissions))
+        publish_all_blocking(publisher, submissions)
     return len(submissions)

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from kafka import KafkaConsumer, TopicPartition
 
 from consumers.lag import consumer_lag
-from consumers.publisher import KafkaIntakePublisher, publish_all
+from consumers.publisher import KafkaIntakePublisher, publish_all_blocking
 from feedback_core.intake import IntakeSubmission
 
 
 def publish_to_topic(bootstrap: str, topic: str, submissions: Sequence[IntakeSubmission]) -> None:
     """Publish through the real Kafka publisher, on an event loop of its own thread (the
     browser tests' Playwright keeps a loop running in the main thread)."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        publisher = KafkaIntakePublisher(bootstrap, topic)
-        pool.submit(asyncio.run, publish_all(publisher, submissions)).result()
+    publish_all_blocking(KafkaIntakePublisher(bootstrap, topic), submissions)
 
 
 def topic_size(bootstrap: str, topic: str) -> int:
