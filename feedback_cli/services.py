@@ -24,6 +24,7 @@ from feedback_cli.wiring import make_publisher, open_organisation, resolve_datab
 from feedback_core.application import CasesApplication
 from feedback_core.calendar_app import CalendarApplication, open_calendar_application
 from feedback_core.handling import CaseDesk
+from feedback_core.inspections import InspectionsApplication
 from feedback_core.legal_clock import DEFAULT_RULES
 from feedback_core.organisation import Organisation
 from feedback_core.qr_codes import QrCodesApplication, keyring_from_config
@@ -86,6 +87,13 @@ def open_qr_codes(db: Database) -> QrCodesApplication:
     )
 
 
+def open_inspections(db: Database) -> InspectionsApplication:
+    """The inspectors' recorded views (table ``inspections_events``, a small pool)."""
+    return open_application(
+        db, lambda env: InspectionsApplication(env={**env, "POSTGRES_POOL_SIZE": "2"})
+    )
+
+
 def build_web(settings: Settings, core: Core, publisher: IntakePublisher) -> WebServices:
     """The web app's services. The organisation and QR codes applications opened here (for
     the admin pages, the second factor and the QR pages) are closed when the web app shuts
@@ -97,12 +105,14 @@ def build_web(settings: Settings, core: Core, publisher: IntakePublisher) -> Web
 
     org_app = open_organisation(settings, core.db)
     qr_codes: QrCodesApplication | None = None
+    inspections: InspectionsApplication | None = None
     try:
         organisation = directory_as_of(org_app)
         clients_file = settings.api_clients_file.read_text(encoding="utf-8")
         api_clients = api_clients_from(json.loads(clients_file))  # Open311 and hotline keys
         keyring = keyring_from_config(settings.qr_keys, settings.secret)
         qr_codes = open_qr_codes(core.db)
+        inspections = open_inspections(core.db)
         # A code in service for every open counter (idempotent: issues only where none is).
         qr_tokens = qr_codes.ensure_codes(
             [c.id for c in organisation.counters.values() if not c.closed], keyring,
@@ -110,6 +120,8 @@ def build_web(settings: Settings, core: Core, publisher: IntakePublisher) -> Web
         )
         queries = ViewQueries(core.db.conninfo, settings.views_schema)
     except BaseException:
+        if inspections is not None:
+            inspections.close()
         if qr_codes is not None:
             qr_codes.close()
         org_app.close()
@@ -125,10 +137,11 @@ def build_web(settings: Settings, core: Core, publisher: IntakePublisher) -> Web
         pass_cases=lambda on: pass_cases_of_merged_units(
             core, org_app, settings.views_schema, on
         ),
-        on_shutdown=[org_app.close, qr_codes.close],
+        on_shutdown=[org_app.close, qr_codes.close, inspections.close],
         api_clients=api_clients,
         qr_codes=qr_codes,
         qr_keyring=keyring,
+        inspections=inspections,
     )
     services.remember_qr_tokens(qr_tokens)
     # The desk reads the directory the web holds now (admin changes replace it).

@@ -44,6 +44,13 @@ class Settings(BaseSettings):
         description="JSON deadline rules overriding (by code) or adding to the packaged "
         "feedback_core/data/deadline_rules.json; empty = the packaged rules only",
     )
+    # Abuse limits on POST /q/{token}, counted in memory per web process (web.rate_limit).
+    qr_posts_per_client_per_minute: int = Field(
+        default=10, description="per client IP address; 0 = no limit"
+    )
+    qr_posts_per_token_per_minute: int = Field(
+        default=60, description="per QR code (one counter); 0 = no limit"
+    )
     intake_topic: str = "feedback.intake.v1"
     dlq_topic: str = "feedback.intake.dlq.v1"
     consumer_group: str = "core"

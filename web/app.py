@@ -24,6 +24,7 @@ from web.health import health_routes
 from web.hotline import hotline_routes
 from web.hotline_api import hotline_api_routes
 from web.i18n import load_translations
+from web.inspector import inspector_routes
 from web.middleware import remember_language, security_headers
 from web.open311 import open311_routes
 from web.posters import poster_routes
@@ -67,6 +68,7 @@ def create_app(services: WebServices) -> FastAPI:
     app.include_router(org_routes(services, renderer))
     app.include_router(calendar_routes(services, renderer))
     app.include_router(case_routes(services, renderer))
+    app.include_router(inspector_routes(services, renderer))
     app.include_router(dashboard_routes(services, renderer))
     app.include_router(poster_routes(services, renderer))
     app.include_router(hotline_routes(services, renderer))

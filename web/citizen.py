@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -17,7 +18,7 @@ from feedback_core.cases import CaseStatus, InvalidTransition
 from feedback_core.handling import CaseChanged, UnknownCase
 from feedback_core.handling import Request as DeskRequest
 from feedback_core.identity import normalise_tracking_code, tracking_code_for
-from feedback_core.intake import MAX_DESCRIPTION_CHARS, IntakeSubmission
+from feedback_core.intake import MAX_DESCRIPTION_CHARS, IntakeError, IntakeSubmission
 from feedback_core.organisation import Counter, Office, Organisation, Unit, UnknownCounter
 from feedback_core.permissions import Action, NotAllowed
 from feedback_core.qr_codes import TokenState
@@ -32,11 +33,13 @@ from web.forms import (
     QrForm,
     clean_text,
     form_errors,
+    intake_error,
     parse_submission_id,
     to_submission,
 )
 from web.i18n import N_, locale_for
-from web.labels import CATEGORY_LABELS, RATING_LABELS
+from web.labels import CATEGORY_LABELS, RATING_LABELS, SIPAS_QUESTION_LABELS
+from web.rate_limit import SubmissionLimits
 from web.rendering import Renderer
 from web.services import WebServices
 from web.timeline import describe
@@ -68,6 +71,7 @@ CASE_CHANGED = N_("Có người vừa thay đổi phản ánh này. Vui lòng t�
 CASE_CHANGED_TITLE = N_("Phản ánh vừa được thay đổi")
 NOT_NOW = N_("Phản ánh không còn ở trạng thái cho phép thao tác này. Vui lòng tải lại trang.")
 RELOAD = N_("Tải lại trang")
+TOO_MANY = N_("Bạn đã gửi quá nhiều lần. Vui lòng thử lại sau %(n)s phút.")
 
 # What a citizen can do from the tracking page, by the path's last part.
 CITIZEN_STEPS = {"reopen": Action.REOPEN, "reply": Action.RECORD_REPLY}
@@ -79,6 +83,13 @@ DONE_MESSAGES = {
 }
 # The case's answer is given: the citizen can say whether it solved the problem.
 CONFIRMABLE = frozenset({CaseStatus.ANSWERED, CaseStatus.RESOLVED})
+# "Giải quyết một phần" and "Chưa giải quyết" both reopen the case; the reason recorded
+# starts with the citizen's verdict so the handler reads it in the case's history.
+REOPEN_OUTCOMES = {
+    "partly": "Giải quyết một phần: ",
+    "not": "Chưa giải quyết: ",
+}
+MAX_REOPEN_CHARS = MAX_DESCRIPTION_CHARS - 50  # room for the verdict (textarea maxlength)
 
 
 @dataclass(frozen=True)
@@ -128,6 +139,10 @@ def _counters(org: Organisation, office: Office, token_of: Callable[[str], str])
 def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
     router = APIRouter()
     queries = services.queries
+    limits = SubmissionLimits(  # in memory, per process: see web.rate_limit
+        services.settings.qr_posts_per_client_per_minute,
+        services.settings.qr_posts_per_token_per_minute,
+    )
 
     async def place_of(request: Request, token: str) -> Place | Response:
         """The counter of a QR code in service, or the page saying why not: 404 for a
@@ -159,7 +174,7 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
         form: QrForm,
         *,
         errors: dict[str, FieldError] | None = None,
-        notice: str | None = None,
+        notice: str | FieldError | None = None,
         status_code: int = 200,
     ) -> Response:
         context = {
@@ -169,6 +184,7 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
             "notice": notice or (CHECK_FIELDS if errors else None),
             "ratings": list(RATING_LABELS.items()),
             "categories": list(CATEGORY_LABELS.items()),
+            "components": list(SIPAS_QUESTION_LABELS.items()),
             "action": f"{request.url.path}?lang={locale_for(request)}",
         }
         return renderer.render(request, "qr.html", context, status_code)
@@ -215,6 +231,13 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
         if _too_large(request):
             return error_page(renderer, request, 413)
         form = QrForm.from_mapping(await request.form())
+        client = request.client.host if request.client else "unknown"
+        wait = limits.check(client, token)
+        if wait:  # nothing is published; the page keeps what was typed
+            notice = FieldError(TOO_MANY, {"n": math.ceil(wait / 60)})
+            page = render_form(request, place, form, notice=notice, status_code=429)
+            page.headers["Retry-After"] = str(wait)
+            return page
         try:
             parse_submission_id(form)
         except BadSubmissionId:
@@ -223,7 +246,12 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
         errors = form_errors(form)
         if errors:
             return render_form(request, place, form, errors=errors, status_code=422)
-        submission = to_submission(form, place.placement, services.clock(), locale_for(request))
+        try:
+            submission = to_submission(
+                form, place.placement, services.clock(), locale_for(request)
+            )
+        except IntakeError as exc:
+            return render_form(request, place, form, errors=intake_error(exc), status_code=422)
         if not await published(submission):
             return render_form(request, place, form, notice=NOT_RECEIVED, status_code=503)
         code = tracking_code_for(submission.submission_id)
@@ -260,6 +288,7 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
         new: bool = False,
         done: str = "",
         error_in: str = "",
+        outcome_in: str = "",
         error: FieldError | None = None,
         typed: str = "",
         status_code: int = 200,
@@ -281,6 +310,7 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
             "done": done if done in DONE_MESSAGES else "",
             "done_message": DONE_MESSAGES.get(done, ""),
             "error_in": error_in,
+            "outcome_in": outcome_in,
             "error": error,
             "typed": typed,
             "lang_query": f"?lang={locale_for(request)}",
@@ -289,6 +319,14 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
 
     @router.get("/t/{code}")
     async def tracking(request: Request, code: str, new: str = "", done: str = "") -> Response:
+        """The public tracking page. On an answered or resolved case it asks whether the
+        problem was solved: "Giải quyết một phần" and "Chưa giải quyết" post to
+        ``/t/{code}/reopen`` (the case reopens with the citizen's reason); "Đã giải quyết"
+        is a link to ``?done=confirmed`` that only thanks the citizen.
+
+        TODO: the core has no event for a citizen confirming the answer solved the problem,
+        so that confirmation is not recorded (nor counted in any report); record it once
+        feedback_core has such an event (e.g. a CitizenConfirmed on the case)."""
         normal = normalise_tracking_code(code)
         if not normal:
             return error_page(renderer, request, 404, BAD_CODE, UNKNOWN_CODE_TITLE)
@@ -315,21 +353,25 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
         form = await request.form()
         typed = clean_text(_field(form, "text")).strip()
         version = _field(form, "version")
+        outcome = (_field(form, "outcome") or "not") if action is Action.REOPEN else ""
+        longest = MAX_REOPEN_CHARS if action is Action.REOPEN else MAX_DESCRIPTION_CHARS
         problem = (
             FieldError(EMPTY_REPLY if action is Action.RECORD_REPLY else EMPTY_REASON)
             if not typed
-            else FieldError(TEXT_TOO_LONG) if len(typed) > MAX_DESCRIPTION_CHARS else None
+            else FieldError(TEXT_TOO_LONG) if len(typed) > longest else None
         )
-        if problem or not version.isdigit():
+        bad_outcome = action is Action.REOPEN and outcome not in REOPEN_OUTCOMES
+        if problem or not version.isdigit() or bad_outcome:
             return render_tracking(
                 request, normal, status, case, timeline, error_in=step,
+                outcome_in=outcome if outcome in REOPEN_OUTCOMES else "not",
                 error=problem or FieldError(BAD_FORM), typed=typed, status_code=422,
             )
         back = f"/t/{normal}"
         desk_request = (
             DeskRequest(action, text=typed)
             if action is Action.RECORD_REPLY
-            else DeskRequest(action, reason=typed)
+            else DeskRequest(action, reason=REOPEN_OUTCOMES[outcome] + typed)
         )
         if services.desk is None:
             raise RuntimeError("this web app was started without the case desk")

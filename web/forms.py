@@ -14,11 +14,16 @@ from feedback_core.intake import (
     MAX_DESCRIPTION_CHARS,
     Channel,
     ComplaintCategory,
+    IntakeError,
     IntakeSubmission,
+    SipasComponent,
 )
 from web.i18n import N_
 
 RATINGS = ("1", "2", "3", "4", "5")
+COMPONENTS = tuple(SipasComponent)  # form fields ``component_<value>``, each optional
+# What people type around a phone number: "+84 912.345-678" is +84912345678.
+_PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
 # C0 controls other than tab and newline: PostgreSQL text refuses NUL, and none belong in prose.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -56,6 +61,10 @@ class QrForm:
     rating: str = ""
     category: str = ""
     description: str = ""
+    components: Mapping[str, str] = field(default_factory=dict)  # SipasComponent -> "1".."5"
+    dossier_code: str = ""
+    contact: str = ""  # a phone number or an e-mail address, as typed
+    consent: bool = False  # "Tôi đồng ý được liên hệ về phản ánh này"
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> QrForm:
@@ -68,11 +77,27 @@ class QrForm:
             rating=text("rating").strip(),
             category=text("category").strip(),
             description=clean_text(text("description")),
+            components={
+                c.value: text(f"component_{c.value}").strip()
+                for c in COMPONENTS
+                if text(f"component_{c.value}").strip()
+            },
+            dossier_code=clean_text(text("dossier_code")).strip(),
+            contact=clean_text(text("contact")).strip(),
+            consent=bool(text("consent")),
         )
 
     @property
     def text(self) -> str:
         return self.description.strip()
+
+    @property
+    def contact_email(self) -> str:
+        return self.contact if "@" in self.contact else ""
+
+    @property
+    def contact_phone(self) -> str:
+        return "" if "@" in self.contact else _PHONE_SEPARATORS.sub("", self.contact)
 
 
 def parse_submission_id(form: QrForm) -> UUID:
@@ -98,13 +123,47 @@ def form_errors(form: QrForm) -> dict[str, FieldError]:
         errors["description"] = FieldError(
             N_("Vui lòng mô tả ngắn gọn sự việc khi chọn loại phản ánh")
         )
+    if form.contact and not form.consent:
+        # The core would store a contact without consent; we never ask for one we may not use.
+        errors["contact"] = FieldError(
+            N_("Vui lòng đánh dấu ô đồng ý được liên hệ, hoặc xoá thông tin liên hệ")
+        )
     return errors
+
+
+# The intake's own checks (IntakeError.code), shown next to the field they are about.
+INTAKE_ERRORS: dict[str, tuple[str, str]] = {
+    "rating_missing": ("rating", N_("Vui lòng chọn mức độ hài lòng")),
+    "component_invalid": ("components", N_("Điểm đánh giá chi tiết phải từ 1 đến 5")),
+    "dossier_invalid": (
+        "dossier_code",
+        N_("Mã hồ sơ không hợp lệ: chỉ gồm chữ, số và các dấu . - / _ (tối đa 40 ký tự)"),
+    ),
+    "email_invalid": ("contact", N_("Địa chỉ e-mail không hợp lệ")),
+    "phone_invalid": (
+        "contact",
+        N_("Số điện thoại không hợp lệ: 10 hoặc 11 chữ số, bắt đầu bằng 0 hoặc +84"),
+    ),
+    "contact_missing": (
+        "contact",
+        N_("Vui lòng nhập số điện thoại hoặc e-mail để được liên hệ, hoặc bỏ đánh dấu ô đồng ý"),
+    ),
+    "description_too_long": ("description", N_("Nội dung quá dài: tối đa 4.000 ký tự.")),
+}
+
+
+def intake_error(exc: IntakeError) -> dict[str, FieldError]:
+    """The field an IntakeError is about, with its message; KeyError for one no citizen
+    can cause from this form (a bug: the page shows the server error)."""
+    name, message = INTAKE_ERRORS[exc.code]
+    return {name: FieldError(message)}
 
 
 def to_submission(
     form: QrForm, place: Placement, submitted_at: datetime, locale: str
 ) -> IntakeSubmission:
-    """The intake event of a form that passed ``form_errors`` (raises IntakeError otherwise)."""
+    """The intake event of a form that passed ``form_errors``; raises IntakeError for what
+    only the core checks (components, dossier code, contact), see ``intake_error``."""
     return IntakeSubmission(
         submission_id=parse_submission_id(form),
         channel=Channel.QR,
@@ -116,4 +175,9 @@ def to_submission(
         description=form.text,
         category=ComplaintCategory(form.category) if form.category else None,
         locale=locale,
+        components={c: int(v) if v in RATINGS else 0 for c, v in form.components.items()},
+        dossier_code=form.dossier_code,
+        contact_email=form.contact_email,
+        contact_phone=form.contact_phone,
+        wants_updates=form.consent,
     )

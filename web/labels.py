@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import TypeVar
 
 from feedback_core.cases import CaseStatus
-from feedback_core.intake import Channel, ComplaintCategory
+from feedback_core.intake import Channel, ComplaintCategory, SipasComponent
 from feedback_core.permissions import Action
 from feedback_core.roles import Role
 from web.i18n import N_
@@ -19,6 +19,15 @@ RATING_LABELS: dict[int, str] = {
     3: N_("Bình thường"),
     4: N_("Hài lòng"),
     5: N_("Rất hài lòng"),
+}
+
+# The five SIPAS components as the QR form asks them (the dashboard has shorter names).
+SIPAS_QUESTION_LABELS: dict[str, str] = {
+    SipasComponent.ACCESS: N_("Tiếp cận thông tin về thủ tục"),
+    SipasComponent.PROCEDURES: N_("Thủ tục hành chính"),
+    SipasComponent.OFFICERS: N_("Thái độ và năng lực của cán bộ"),
+    SipasComponent.RESULTS: N_("Kết quả và thời gian giải quyết"),
+    SipasComponent.FEEDBACK: N_("Tiếp nhận, xử lý góp ý, phản ánh"),
 }
 
 CATEGORY_LABELS: dict[str, str] = {

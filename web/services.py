@@ -15,6 +15,7 @@ from consumers.publisher import IntakePublisher
 from feedback_core.api_clients import ApiClients, api_clients_from
 from feedback_core.calendar_app import CalendarApplication
 from feedback_core.handling import CaseDesk
+from feedback_core.inspections import InspectionsApplication
 from feedback_core.legal_clock import BusinessCalendar
 from feedback_core.local_time import local_date
 from feedback_core.org.application import OrganisationApplication
@@ -82,6 +83,7 @@ class WebServices:
     api_clients: ApiClients | None = None  # machine clients; None = FEEDBACK_API_CLIENTS_FILE
     qr_codes: QrCodesApplication | None = None  # the counters' QR codes (events)
     qr_keyring: Keyring | None = None  # the keys that sign and check them
+    inspections: InspectionsApplication | None = None  # inspectors' views, recorded (events)
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)  # e.g. close org_app
     _refreshing: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _qr_tokens: dict[str, str] = field(default_factory=dict, repr=False)

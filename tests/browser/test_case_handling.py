@@ -129,10 +129,17 @@ def test_a_handlers_day(platform: LivePlatform, desk: Page, phone: Page) -> None
     phone.goto(f"{platform.base_url}/t/{code}")
     expect(phone.locator("#status")).to_have_text("Đã giải quyết")
     expect(phone.locator(".timeline")).to_contain_text("28/11/2026")
-    expect(phone.get_by_role("link", name="Đã được giải quyết")).to_be_visible()
-    expect(phone.locator("summary", has_text="Chưa được giải quyết")).to_be_visible()
+    expect(phone.get_by_role("link", name="Đã giải quyết", exact=True)).to_be_visible()
+    expect(phone.locator("summary", has_text="Giải quyết một phần")).to_be_visible()
+    expect(phone.locator("summary", has_text="Chưa giải quyết")).to_be_visible()
     assert "Nguyễn Thị Lan" not in phone.content()  # no officer's name for the citizen
     shot(phone, "citizen-resolved")
+
+    phone.locator("summary", has_text="Chưa giải quyết").click()
+    phone.fill("#reopen-not", "Tôi vẫn chưa nhận được kết quả.")
+    phone.locator("#reopen-not").locator("xpath=ancestor::form").get_by_role("button").click()
+    expect(phone.locator("#done")).to_contain_text("được mở lại")
+    expect(phone.locator(".timeline")).to_contain_text("Chưa giải quyết: Tôi vẫn chưa nhận")
 
 
 def test_a_transfer_between_two_wards(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import escape
 from uuid import UUID, uuid4
 
 import anyio
@@ -9,10 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from feedback_core.identity import tracking_code_for
-from feedback_core.intake import Channel, ComplaintCategory
+from feedback_core.intake import Channel, ComplaintCategory, SipasComponent
 from feedback_core.qr_codes import SigningKey, parse_token, signature
+from tests.support.qr import qr_token
 from tests.web.web_doubles import NOW, RecordingPublisher, hidden
 from web import citizen
+from web.app import create_app
+from web.rate_limit import SubmissionLimits
 from web.services import WebServices
 
 BAD_QR_VI = "Mã QR không hợp lệ hoặc đã bị thay đổi"
@@ -216,3 +220,148 @@ def test_a_publish_that_hangs_is_answered_with_503(
     answer = post(client, token, submission_id=str(uuid4()), rating="4", description="Chờ lâu")
     assert answer.status_code == 503
     assert "Chờ lâu" in answer.text
+
+
+# --- SIPAS components, dossier code, contact with consent ---------------------------------
+
+
+def test_the_form_offers_the_optional_details(client: TestClient, token: str) -> None:
+    page = client.get(f"/q/{token}").text
+    assert "<details class=\"sipas\">" in page  # closed until the citizen opens it
+    assert "Đánh giá chi tiết (không bắt buộc)" in page
+    for component in SipasComponent:
+        for score in "12345":
+            assert f'name="component_{component.value}" value="{score}"' in page
+    assert "Thái độ và năng lực của cán bộ" in page
+    assert 'name="dossier_code"' in page and 'name="contact"' in page
+    assert "Tôi đồng ý được liên hệ về phản ánh này" in page
+
+
+def test_components_dossier_and_contact_reach_the_intake(
+    client: TestClient, token: str, publisher: RecordingPublisher
+) -> None:
+    answer = post(
+        client, token, submission_id=str(uuid4()), rating="4",
+        component_access="5", component_officers="2", dossier_code="000.12.34.H26-260301-0001",
+        contact="+84 912.345.678", consent="1",
+    )
+    assert answer.status_code == 303
+    [sub] = publisher.published
+    assert sub.components == {"access": 5, "officers": 2}
+    assert sub.dossier_code == "000.12.34.H26-260301-0001"
+    assert (sub.contact_phone, sub.contact_email, sub.wants_updates) == ("+84912345678", "", True)
+
+
+def test_an_email_contact(client: TestClient, token: str, publisher: RecordingPublisher) -> None:
+    post(client, token, submission_id=str(uuid4()), rating="3", contact="an@example.vn",
+         consent="1")
+    [sub] = publisher.published
+    assert (sub.contact_email, sub.contact_phone, sub.wants_updates) == ("an@example.vn", "", True)
+    assert sub.components == {} and sub.dossier_code == ""
+
+
+def test_contact_without_consent_is_refused_and_kept(
+    client: TestClient, token: str, publisher: RecordingPublisher
+) -> None:
+    answer = post(client, token, submission_id=str(uuid4()), rating="3", contact="0912345678",
+                  component_results="1", description="Chậm")
+    assert answer.status_code == 422
+    assert "Vui lòng đánh dấu ô đồng ý được liên hệ" in answer.text
+    assert 'id="contact-error"' in answer.text and 'value="0912345678"' in answer.text
+    assert '<details class="sipas" open>' in answer.text
+    assert 'name="component_results" value="1" checked' in answer.text
+    assert publisher.published == []
+
+
+def test_consent_without_contact_is_refused(
+    client: TestClient, token: str, publisher: RecordingPublisher
+) -> None:
+    answer = post(client, token, submission_id=str(uuid4()), rating="3", consent="1")
+    assert answer.status_code == 422
+    assert 'id="contact-error"' in answer.text
+    assert "Vui lòng nhập số điện thoại hoặc e-mail để được liên hệ" in answer.text
+    assert 'name="consent" value="1" checked' in answer.text
+    assert publisher.published == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "field_id", "message"),
+    [
+        ({"contact": "091234", "consent": "1"}, "contact-error", "Số điện thoại không hợp lệ"),
+        ({"contact": "an@vn", "consent": "1"}, "contact-error", "Địa chỉ e-mail không hợp lệ"),
+        ({"dossier_code": "HS 01 <x>"}, "dossier-error", "Mã hồ sơ không hợp lệ"),
+        ({"component_access": "9"}, "components-error", "Điểm đánh giá chi tiết phải từ 1"),
+    ],
+)
+def test_intake_checks_are_shown_next_to_their_field(
+    client: TestClient, token: str, publisher: RecordingPublisher,
+    fields: dict[str, str], field_id: str, message: str,
+) -> None:
+    answer = post(client, token, submission_id=str(uuid4()), rating="2", **fields)
+    assert answer.status_code == 422
+    assert f'id="{field_id}"' in answer.text and message in answer.text
+    for value in fields.values():
+        if value not in ("1", "9"):
+            assert f'value="{escape(value)}"' in answer.text
+    assert publisher.published == []
+
+
+def test_details_errors_in_english(client: TestClient, token: str) -> None:
+    answer = client.post(
+        f"/q/{token}?lang=en",
+        data={"submission_id": str(uuid4()), "rating": "2", "contact": "x@y.vn"},
+    )
+    assert answer.status_code == 422
+    assert "I agree to be contacted about this feedback" in answer.text
+    assert "Detailed rating (optional)" in answer.text
+
+
+# --- abuse limits ----------------------------------------------------------------------------
+
+
+def limited_client(services: WebServices, **limits: int) -> TestClient:
+    services.settings = services.settings.model_copy(update=limits)
+    return TestClient(create_app(services), follow_redirects=False)
+
+
+def test_too_many_posts_from_one_client_are_429_and_keep_the_text(
+    services: WebServices, token: str, publisher: RecordingPublisher
+) -> None:
+    with limited_client(services, qr_posts_per_client_per_minute=2) as client:
+        for _ in range(2):
+            assert post(client, token, submission_id=str(uuid4()), rating="5").status_code == 303
+        sid = str(uuid4())
+        answer = post(client, token, submission_id=sid, rating="1", description="Đòi tiền",
+                      contact="0912345678", consent="1")
+    assert answer.status_code == 429
+    assert 0 < int(answer.headers["retry-after"]) <= 60
+    assert "Bạn đã gửi quá nhiều lần. Vui lòng thử lại sau 1 phút." in answer.text
+    assert "Đòi tiền" in answer.text and 'value="0912345678"' in answer.text
+    assert hidden(answer.text, "submission_id") == sid
+    assert len(publisher.published) == 2
+
+
+def test_the_limit_per_qr_code_counts_every_client(
+    services: WebServices, token: str, publisher: RecordingPublisher
+) -> None:
+    with limited_client(services, qr_posts_per_token_per_minute=1) as client:
+        assert post(client, token, submission_id=str(uuid4()), rating="5").status_code == 303
+        other = qr_token(services, "nhat-tan-q2")
+        assert post(client, other, submission_id=str(uuid4()), rating="5").status_code == 303
+        answer = client.post(f"/q/{token}?lang=en", data={"submission_id": str(uuid4())})
+    assert answer.status_code == 429
+    assert "You have sent too many times. Please try again in 1 minute(s)." in answer.text
+    assert len(publisher.published) == 2
+
+
+def test_the_limiter_window_slides() -> None:
+    now = [0.0]
+    limiter = SubmissionLimits(per_client=2, per_token=0, clock=lambda: now[0])
+    assert limiter.check("1.2.3.4", "t") == 0
+    now[0] = 30
+    assert limiter.check("1.2.3.4", "t") == 0
+    assert limiter.check("1.2.3.4", "t") == 30  # the first hit leaves the window at 60 s
+    assert limiter.check("5.6.7.8", "t") == 0
+    now[0] = 60
+    assert limiter.check("1.2.3.4", "t") == 0
+    assert limiter.check("1.2.3.4", "t") == 30

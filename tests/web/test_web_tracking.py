@@ -159,7 +159,7 @@ def test_not_resolved_reopens_the_case(desk_client: TestClient, store: CasesAppl
     staff_steps(desk_client, cid, ("accept", {}), ("claim", {}),
                 ("answer", {"text": "Đã chấn chỉnh cán bộ."}))
     page = desk_client.get(f"/t/{code}").text
-    assert "Đã được giải quyết" in page and "Chưa được giải quyết" in page
+    assert "Đã giải quyết</a>" in page and "Chưa giải quyết</summary>" in page
     assert "Đã chấn chỉnh cán bộ." in page
     assert 'href="/t/' + code + '?done=confirmed"' in page
     confirmed = desk_client.get(f"/t/{code}?done=confirmed").text
@@ -175,9 +175,47 @@ def test_not_resolved_reopens_the_case(desk_client: TestClient, store: CasesAppl
     assert done.headers["location"] == f"/t/{code}?done=reopened"
     after = desk_client.get(done.headers["location"]).text
     assert "Phản ánh của bạn được mở lại" in after and "Vẫn bị đòi thêm giấy tờ." in after
-    assert "Chưa được giải quyết" not in after
+    assert "Chưa giải quyết</summary>" not in after
     case: Case = store.repository.get(cid)
     assert case.status == "in_progress"
+
+
+def test_partly_resolved_reopens_with_the_citizens_reason(
+    desk_client: TestClient, store: CasesApplication
+) -> None:
+    cid, code = open_case(store)
+    staff_steps(desk_client, cid, ("accept", {}), ("claim", {}), ("answer", {"text": "Đã xử lý."}))
+    page = desk_client.get(f"/t/{code}").text
+    assert 'id="outcome-partly"' in page and "Giải quyết một phần" in page
+    assert 'name="outcome" value="partly"' in page and 'name="outcome" value="not"' in page
+    version = hidden(page, "version")
+    empty = desk_client.post(f"/t/{code}/reopen", data={"version": version, "outcome": "partly"})
+    assert empty.status_code == 422
+    assert 'id="reopen-partly-error"' in empty.text and 'id="reopen-not-error"' not in empty.text
+    odd = desk_client.post(
+        f"/t/{code}/reopen", data={"version": version, "outcome": "maybe", "text": "Giữ lại"}
+    )
+    assert odd.status_code == 422 and "Giữ lại" in odd.text
+    done = desk_client.post(
+        f"/t/{code}/reopen",
+        data={"version": version, "outcome": "partly", "text": "Mới trả một nửa hồ sơ."},
+    )
+    assert done.headers["location"] == f"/t/{code}?done=reopened"
+    after = desk_client.get(done.headers["location"]).text
+    assert "Giải quyết một phần: Mới trả một nửa hồ sơ." in after
+    case: Case = store.repository.get(cid)
+    assert case.status == "in_progress"
+
+
+def test_resolved_only_thanks_the_citizen(
+    desk_client: TestClient, store: CasesApplication
+) -> None:
+    cid, code = open_case(store)
+    staff_steps(desk_client, cid, ("accept", {}), ("claim", {}), ("answer", {"text": "Xong."}))
+    before: int = store.repository.get(cid).version
+    thanks = desk_client.get(f"/t/{code}?done=confirmed&lang=en").text
+    assert "Thank you for confirming" in thanks
+    assert store.repository.get(cid).version == before  # no domain event exists for it yet
 
 
 def test_a_stale_citizen_page_is_409(desk_client: TestClient, store: CasesApplication) -> None:
@@ -198,7 +236,7 @@ def test_citizen_steps_only_on_a_case_in_the_right_state(
 ) -> None:
     cid, code = open_case(store)
     page = desk_client.get(f"/t/{code}").text
-    assert "Chưa được giải quyết" not in page and "/reply" not in page
+    assert "Chưa giải quyết</summary>" not in page and "/reply" not in page
     version = str(store.repository.get(cid).version)
     answer = desk_client.post(f"/t/{code}/reopen", data={"version": version, "text": "Sao?"})
     assert answer.status_code == 422
