@@ -45,7 +45,7 @@ from feedback_core.audit.verification import (
 )
 
 AUDIT_SCHEMA = "audit"
-APPLICATIONS = ("cases", "organisation", "calendar", "qrcodes")
+APPLICATIONS = ("cases", "organisation", "calendar", "qrcodes", "inspections")
 _LOCK = "audit-chain:"
 
 _DDL = (
