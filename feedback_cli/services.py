@@ -101,6 +101,7 @@ def build_web(settings: Settings, core: Core, publisher: IntakePublisher) -> Web
     from feedback_cli.mergers import pass_cases_of_merged_units
     from feedback_core.api_clients import api_clients_from
     from feedback_core.org.directory import directory_as_of
+    from web.media import PostgresPhotoStore
     from web.services import WebServices
 
     org_app = open_organisation(settings, core.db)
@@ -142,6 +143,7 @@ def build_web(settings: Settings, core: Core, publisher: IntakePublisher) -> Web
         qr_codes=qr_codes,
         qr_keyring=keyring,
         inspections=inspections,
+        photos=PostgresPhotoStore(queries.pool),  # the read side's pool: a few small writes
     )
     services.remember_qr_tokens(qr_tokens)
     # The desk reads the directory the web holds now (admin changes replace it).

@@ -23,6 +23,7 @@ from web.flash import flash
 from web.hotline import case_contact
 from web.i18n import N_
 from web.labels import ACTION_LABELS, CHANNEL_LABELS, label
+from web.media import case_photo_id
 from web.principal import Staff, StaffPrincipal
 from web.rendering import Renderer
 from web.response_templates import find_template, templates_for
@@ -85,6 +86,7 @@ def case_routes(services: WebServices, renderer: Renderer) -> APIRouter:
         contact = await anyio.to_thread.run_sync(
             case_contact, services, row.case_id, principal.actor.role
         )  # the citizen's contact, masked for roles that do not call back
+        photo_id = await anyio.to_thread.run_sync(case_photo_id, services, row.case_id)
         context = {
             **staff_context(request, principal),
             "row": row,
@@ -103,8 +105,29 @@ def case_routes(services: WebServices, renderer: Renderer) -> APIRouter:
             "answer_text": chosen.fill(row.tracking_code, unit_name) if chosen else "",
             "channel": label(CHANNEL_LABELS, row.channel),
             "contact": contact,
+            "photo": bool(photo_id) and services.photos is not None,
         }
         return no_store(renderer.render(request, "case.html", context))
+
+    @router.get("/staff/cases/{case_id}/photo")
+    async def case_photo(request: Request, case_id: str, principal: Staff) -> Response:
+        """The photo sent with a case, to whoever may see the case (the case page's own
+        check): the photo named by the case's first event, never one named in the URL."""
+        row = await visible_case(case_id, principal)
+        if row is None or services.photos is None:
+            return not_found(request)
+        photo_id = await anyio.to_thread.run_sync(case_photo_id, services, row.case_id)
+        photo = (
+            await anyio.to_thread.run_sync(services.photos.get, photo_id) if photo_id else None
+        )
+        if photo is None:
+            return not_found(request)
+        headers = {
+            "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": "inline",
+            "Cache-Control": "private, no-store",
+        }
+        return Response(photo.data, media_type=photo.content_type, headers=headers)
 
     @router.post("/staff/cases/{case_id}/{action}")
     async def act(request: Request, case_id: str, action: str, principal: Staff) -> Response:

@@ -11,6 +11,7 @@ from uuid import uuid4
 
 import anyio
 from fastapi import APIRouter
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -39,6 +40,7 @@ from web.forms import (
 )
 from web.i18n import N_, locale_for
 from web.labels import CATEGORY_LABELS, RATING_LABELS, SIPAS_QUESTION_LABELS
+from web.media import MAX_PHOTO_BYTES, Photo, PhotoRefused, checked_photo
 from web.rate_limit import SubmissionLimits
 from web.rendering import Renderer
 from web.services import WebServices
@@ -48,6 +50,9 @@ log = logging.getLogger(__name__)
 
 PUBLISH_TIMEOUT_SECONDS = 15  # then say "try again": the retry carries the same submission id
 MAX_FORM_BYTES = 100_000  # 4,000 Vietnamese characters percent-encoded are about 36 kB
+# The QR form with a photo: read whole (the file spooled to disk) so that a photo over the
+# limit is refused with the form shown again, as typed. Beyond this, only the error page.
+MAX_QR_UPLOAD_BYTES = 4 * MAX_PHOTO_BYTES + MAX_FORM_BYTES
 
 BAD_QR = N_(
     "Mã QR không hợp lệ hoặc đã bị thay đổi. Vui lòng quét lại mã tại quầy hoặc hỏi cán bộ."
@@ -72,6 +77,18 @@ CASE_CHANGED_TITLE = N_("Phản ánh vừa được thay đổi")
 NOT_NOW = N_("Phản ánh không còn ở trạng thái cho phép thao tác này. Vui lòng tải lại trang.")
 RELOAD = N_("Tải lại trang")
 TOO_MANY = N_("Bạn đã gửi quá nhiều lần. Vui lòng thử lại sau %(n)s phút.")
+PHOTO_TOO_LARGE = N_(
+    "Ảnh quá lớn: tối đa 5 MB. Chưa có gì được gửi. Nội dung bạn nhập vẫn còn bên dưới — "
+    "vui lòng chọn lại một ảnh nhỏ hơn, hoặc gửi không kèm ảnh."
+)
+PHOTO_WRONG_TYPE = N_(
+    "Tệp đã chọn không phải ảnh JPEG, PNG hoặc WebP. Chưa có gì được gửi. Nội dung bạn nhập "
+    "vẫn còn bên dưới — vui lòng chọn lại ảnh, hoặc gửi không kèm ảnh."
+)
+PHOTO_ERRORS = {  # the notice at the top, and the error beside the photo field
+    413: (PHOTO_TOO_LARGE, N_("Ảnh quá lớn: tối đa 5 MB.")),
+    415: (PHOTO_WRONG_TYPE, N_("Chỉ nhận ảnh JPEG, PNG hoặc WebP.")),
+}
 
 # What a citizen can do from the tracking page, by the path's last part.
 CITIZEN_STEPS = {"reopen": Action.REOPEN, "reply": Action.RECORD_REPLY}
@@ -163,7 +180,7 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
             return error_page(renderer, request, 404, BAD_QR, BAD_QR_TITLE)
         services.forget_qr_token(found.counter_id)  # the home page shows the new code
         typed = ""
-        if request.method == "POST" and not _too_large(request):
+        if request.method == "POST" and not _too_large(request, MAX_QR_UPLOAD_BYTES):
             typed = clean_text(_field(await request.form(), "description")).strip()
         context = {"title": QR_GONE_TITLE, "message": QR_GONE, "typed": typed}
         return renderer.render(request, "qr_gone.html", context, 410)
@@ -176,12 +193,16 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
         errors: dict[str, FieldError] | None = None,
         notice: str | FieldError | None = None,
         status_code: int = 200,
+        photo_again: bool = False,
     ) -> Response:
         context = {
             "place": place,
             "form": form,
             "errors": errors or {},
             "notice": notice or (CHECK_FIELDS if errors else None),
+            "photos": services.photos is not None,
+            "photo_again": photo_again,  # the photo sent is not kept: the citizen chooses again
+            "max_photo_mb": MAX_PHOTO_BYTES // (1024 * 1024),
             "ratings": list(RATING_LABELS.items()),
             "categories": list(CATEGORY_LABELS.items()),
             "components": list(SIPAS_QUESTION_LABELS.items()),
@@ -196,6 +217,17 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
                 await services.publisher.publish(submission)
         except Exception:
             log.exception("publishing submission %s failed", submission.submission_id)
+            return False
+        return True
+
+    async def stored(photo: Photo | None) -> bool:
+        """The photo is kept before the submission naming it is published."""
+        if photo is None or services.photos is None:
+            return True
+        try:
+            await anyio.to_thread.run_sync(services.photos.put, photo)
+        except Exception:
+            log.exception("storing photo %s failed", photo.sha256)
             return False
         return True
 
@@ -228,32 +260,59 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
         place = await place_of(request, token)
         if not isinstance(place, Place):
             return place
-        if _too_large(request):
+        if _too_large(request, MAX_QR_UPLOAD_BYTES):
             return error_page(renderer, request, 413)
-        form = QrForm.from_mapping(await request.form())
+        raw = await request.form()
+        form = QrForm.from_mapping(raw)
+        upload = await _upload(raw.get("photo")) if services.photos is not None else b""
+        again = bool(upload)  # any page but the confirmation asks for the photo again
         client = request.client.host if request.client else "unknown"
         wait = limits.check(client, token)
         if wait:  # nothing is published; the page keeps what was typed
             notice = FieldError(TOO_MANY, {"n": math.ceil(wait / 60)})
-            page = render_form(request, place, form, notice=notice, status_code=429)
+            page = render_form(
+                request, place, form, notice=notice, status_code=429, photo_again=again
+            )
             page.headers["Retry-After"] = str(wait)
             return page
         try:
             parse_submission_id(form)
         except BadSubmissionId:
             fresh = replace(form, submission_id=str(uuid4()))
-            return render_form(request, place, fresh, notice=BAD_FORM, status_code=400)
+            return render_form(
+                request, place, fresh, notice=BAD_FORM, status_code=400, photo_again=again
+            )
         errors = form_errors(form)
+        photo: Photo | None = None
+        status_code, photo_notice = 422, ""
+        if upload:
+            try:
+                photo = checked_photo(upload)
+            except PhotoRefused as refused:  # nothing is stored or published
+                photo_notice, beside = PHOTO_ERRORS[refused.status]
+                errors["photo"] = FieldError(beside)
+                status_code = refused.status
         if errors:
-            return render_form(request, place, form, errors=errors, status_code=422)
+            return render_form(
+                request, place, form, errors=errors, notice=photo_notice or None,
+                status_code=status_code,
+                photo_again=again,
+            )
         try:
             submission = to_submission(
                 form, place.placement, services.clock(), locale_for(request)
             )
+            if photo is not None:
+                submission = replace(submission, photo_id=photo.sha256)
         except IntakeError as exc:
-            return render_form(request, place, form, errors=intake_error(exc), status_code=422)
-        if not await published(submission):
-            return render_form(request, place, form, notice=NOT_RECEIVED, status_code=503)
+            return render_form(
+                request, place, form, errors=intake_error(exc), status_code=422,
+                photo_again=again,
+            )
+        if not await stored(photo) or not await published(submission):
+            return render_form(
+                request, place, form, notice=NOT_RECEIVED, status_code=503, photo_again=again
+            )
         code = tracking_code_for(submission.submission_id)
         return RedirectResponse(f"/t/{code}?new=1", status_code=303)
 
@@ -397,9 +456,18 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
     return router
 
 
-def _too_large(request: Request) -> bool:
+def _too_large(request: Request, limit: int = MAX_FORM_BYTES) -> bool:
+    """Over the limit: the limit of a plain form, or of the QR form with its photo."""
     length = request.headers.get("content-length", "")
-    return length.isdigit() and int(length) > MAX_FORM_BYTES
+    return length.isdigit() and int(length) > limit
+
+
+async def _upload(value: object) -> bytes:
+    """The bytes of a chosen file, at most one byte over the photo limit ("" when none was
+    chosen: browsers send an empty file part then)."""
+    if isinstance(value, UploadFile):
+        return await value.read(MAX_PHOTO_BYTES + 1)
+    return b""
 
 
 def _names(org: Organisation, status: SubmissionStatus | None) -> dict[str, object]:

@@ -24,6 +24,7 @@ from feedback_core.organisation import Organisation
 from feedback_core.qr_codes import Keyring, QrCodesApplication
 from feedback_core.settings import Settings
 from projections.queries import QueueFilters, QueuePage, QueueRow, SubmissionStatus, TimelineRow
+from web.media import PhotoStore
 
 
 class Queries(Protocol):
@@ -84,6 +85,7 @@ class WebServices:
     qr_codes: QrCodesApplication | None = None  # the counters' QR codes (events)
     qr_keyring: Keyring | None = None  # the keys that sign and check them
     inspections: InspectionsApplication | None = None  # inspectors' views, recorded (events)
+    photos: PhotoStore | None = None  # citizens' photos (media.photos); None = no photo field
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)  # e.g. close org_app
     _refreshing: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _qr_tokens: dict[str, str] = field(default_factory=dict, repr=False)

@@ -4,6 +4,8 @@ page, reads the tracking code, opens the tracking page; a handler logs in and se
 from __future__ import annotations
 
 import re
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,19 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-results"
 COMPLAINT = "Tôi phải đi lại ba lần vì mỗi lần được yêu cầu bổ sung một giấy tờ khác nhau."
+
+
+def small_png() -> bytes:
+    """A 4 x 4 red PNG, made here (the citizen's "photo")."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * 4 for _ in range(4))
+    header = struct.pack(">IIBBBBB", 4, 4, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
+            + chunk(b"IEND", b""))
 
 
 def shot(page: Page, name: str) -> None:
@@ -34,6 +49,8 @@ def test_citizen_complains_and_the_handler_sees_the_case(
     phone.get_by_text("Không hài lòng", exact=True).click()
     phone.select_option("#category", "second_trip")
     phone.fill("#description", COMPLAINT)
+    photo = small_png()
+    phone.set_input_files("#photo", {"name": "anh.png", "mimeType": "image/png", "buffer": photo})
     shot(phone, "qr-page-filled")
     phone.get_by_role("button", name="Gửi đánh giá").click()
 
@@ -59,6 +76,17 @@ def test_citizen_complains_and_the_handler_sees_the_case(
     expect(row).to_have_count(1)
     expect(row).to_contain_text(COMPLAINT[:40])
     shot(phone, "handler-queue")
+
+    row.locator("a").first.click()
+    image = phone.locator("figure.case-photo img")
+    expect(image).to_be_visible()
+    loaded = image.evaluate("img => img.complete && img.naturalWidth")
+    assert loaded == 4, "the handler's case page shows the citizen's photo"
+    served = phone.request.get(platform.base_url + (image.get_attribute("src") or ""))
+    assert served.status == 200 and served.body() == photo
+    assert served.headers["content-type"] == "image/png"
+    assert served.headers["x-content-type-options"] == "nosniff"
+    shot(phone, "handler-case-photo")
 
 
 def test_english_switch_and_clear_error_for_a_forged_code(
