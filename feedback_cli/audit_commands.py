@@ -2,7 +2,8 @@
 
 Exit codes of ``verify`` and ``reconcile``: 0 intact / clean, 1 a break or a discrepancy
 was found (the first broken link is named), 2 a usage error (bad arguments, unreadable
-checkpoint file or key, no Kafka configured). The design: docs/audit.md.
+checkpoint file or key, no Kafka configured). ``export-case`` / ``verify-bundle``: a case's
+audit bundle and its offline check (docs/inspection.md). The design: docs/audit.md.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
+from uuid import UUID
 
 from feedback_core.audit.checkpoints import (
     CheckpointFormatError,
@@ -288,6 +290,104 @@ def cmd_audit_export(settings: Settings, args: argparse.Namespace) -> int:
         print(f"  {c.application} #{c.notification_id} {c.chain_sha256.hex()[:16]}… "
               f"{c.created_at:%Y-%m-%dT%H:%M:%SZ} key {signed.key_id}", file=sys.stderr)
     return OK
+
+
+# --- a case's audit bundle -------------------------------------------------------------------
+
+
+def find_case(app: Any, reference: str) -> UUID:
+    """A case by its id or its tracking code (read from the store's Received events)."""
+    from eventsourcing.utils import get_topic
+
+    from feedback_core.cases import Case
+    from feedback_core.identity import normalise_tracking_code
+
+    try:
+        return UUID(reference.strip())
+    except ValueError:
+        pass
+    code = normalise_tracking_code(reference)
+    topic = get_topic(Case.Received)
+    start = 1
+    while page := app.recorder.select_notifications(start, 500, topics=[topic]):
+        for notification in page:
+            event = app.mapper.to_domain_event(notification)
+            if event.tracking_code == code:
+                return UUID(str(event.originator_id))
+        start = page[-1].id + 1
+    raise UsageError(f"no case with the tracking code {code}")
+
+
+def export_case(database: Any, reference: str, out_dir: Path, now: datetime) -> Path:
+    """Write ``bundle.json`` and ``bundle.html`` of a case into ``out_dir``; returns the
+    JSON file. UsageError when the case is unknown or no checkpoint covers it yet."""
+    import psycopg
+
+    from feedback_core.audit.bundle import BundleError, read_case_bundle, render_html
+    from feedback_core.replay import replay
+    from feedback_core.store import open_cases_application
+    from projections.audit_chain import create_audit_tables, stored_checkpoints
+
+    app = open_cases_application(database)
+    try:
+        case_id = find_case(app, reference)
+        events = list(app.events.get(case_id))
+        if not events:
+            raise UsageError(f"no case with the id {case_id}")
+        steps = replay(events, lambda v: app.repository.get(case_id, version=v))
+    finally:
+        app.close()
+    with psycopg.connect(database.conninfo, autocommit=True) as conn:
+        create_audit_tables(conn)
+        try:
+            document = read_case_bundle(conn, case_id, steps[0].event.tracking_code, now,
+                                        stored_checkpoints(conn, "cases"))
+        except BundleError as exc:
+            raise UsageError(str(exc)) from exc
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / "bundle.json"
+    target.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n",
+                      encoding="utf-8")
+    (out_dir / "bundle.html").write_text(render_html(document, steps), encoding="utf-8")
+    return target
+
+
+def cmd_audit_export_case(settings: Settings, args: argparse.Namespace) -> int:
+    target = export_case(_database(settings), args.case, Path(args.out), datetime.now(UTC))
+    document = json.loads(target.read_text(encoding="utf-8"))
+    cp = document["checkpoint"]
+    print(f"exported {len(document['events'])} event(s) of {document['tracking_code']} with "
+          f"{len(document['chain']['links'])} chain link(s) under checkpoint "
+          f"#{cp['notification_id']} to {target} and {target.with_suffix('.html')}")
+    return OK
+
+
+def verify_bundle_file(path: str, public_key: str | None, out: TextIO) -> int:
+    """``feedback audit verify-bundle``: offline, no database. 0 valid, 1 not (each
+    problem named), 2 the file cannot be read."""
+    from feedback_core.audit.bundle import verify_bundle
+
+    pinned = parse_public_key(public_key) if public_key else None
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path} is not JSON: {exc}") from exc
+    report = verify_bundle(document, pinned)
+    if report.valid:
+        print(f"valid: {report.events} event(s) hash to their links; the chain over "
+              f"{report.links} link(s) reaches checkpoint #{report.checkpoint_notification_id}"
+              f", whose signature verifies (key {report.key_id})", file=out)
+        return OK
+    print(f"INVALID: {path}", file=out)
+    for problem in report.problems:
+        print(f"  {problem}", file=out)
+    return BROKEN
+
+
+def cmd_audit_verify_bundle(settings: Settings, args: argparse.Namespace) -> int:
+    return verify_bundle_file(args.file, args.public_key, sys.stdout)
 
 
 # --- verification -----------------------------------------------------------------------------
@@ -584,6 +684,22 @@ def add_audit_parsers(sub: Any) -> None:
                          help="only this application (repeatable); default: all")
     verify_.add_argument("--quiet", action="store_true", help="no progress")
     verify_.set_defaults(audit_handler=_guarded(cmd_audit_verify))
+
+    export_case_ = commands.add_parser(
+        "export-case", help="write a case's audit bundle (bundle.json, bundle.html) under "
+        "the latest signed checkpoint covering it")
+    export_case_.add_argument("case", metavar="TRACKING_CODE", help="the case's tracking "
+                              "code (or its id)")
+    export_case_.add_argument("--out", required=True, metavar="DIR", help="the folder")
+    export_case_.set_defaults(audit_handler=_guarded(cmd_audit_export_case))
+
+    verify_bundle_ = commands.add_parser(
+        "verify-bundle", help="check a case's audit bundle offline (no database); exit 0 "
+        "valid, 1 not, 2 unreadable")
+    verify_bundle_.add_argument("file", metavar="FILE", help="the bundle.json")
+    verify_bundle_.add_argument("--public-key", metavar="KEY", help="require the checkpoint "
+                                "to be signed by this key (base64 or PEM)")
+    verify_bundle_.set_defaults(audit_handler=_guarded(cmd_audit_verify_bundle))
 
     public = commands.add_parser("public-key", help="print the checkpoint signing public key")
     public.set_defaults(audit_handler=_guarded(cmd_audit_public_key))

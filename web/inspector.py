@@ -4,6 +4,8 @@ after every step, the case as of a chosen moment, and the log of recorded views.
 Open to inspectors and heads, for the cases of their scope (``permissions.check`` with
 ``Action.VIEW`` on the case's unit, read from the store). Every replay shown is recorded
 first in the inspections application (``feedback_core.inspections``): no record, no page.
+``/inspect/cases/{id}/export.json`` is the case's audit bundle (``feedback_core.audit.bundle``),
+under the same rules, recorded as ``export``.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from uuid import UUID
 import anyio
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from feedback_core.audit.bundle import BundleError, read_case_bundle
 from feedback_core.cases import Case
 from feedback_core.identity import normalise_tracking_code
 from feedback_core.inspections import InspectionRecord, InspectionsApplication
@@ -119,6 +122,19 @@ def load_replay(services: WebServices, case_id: UUID) -> list[ReplayStep]:
     return replay(events, lambda v: app.repository.get(case_id, version=v))
 
 
+def case_bundle(services: WebServices, case_id: UUID, tracking_code: str) -> dict[str, Any]:
+    """The case's audit bundle, read through the views' connection pool (the same database
+    as the event store); BundleError when there is no database or no covering checkpoint."""
+    from projections.audit_chain import stored_checkpoints
+
+    pool: Any = getattr(services.queries, "pool", None)
+    if pool is None:
+        raise BundleError("no database to read the audit chain from")
+    with pool.connection() as conn:
+        return read_case_bundle(conn, case_id, tracking_code, services.clock(),
+                                stored_checkpoints(conn, "cases"))
+
+
 def require_inspector(principal: StaffPrincipal) -> None:
     if principal.actor.role not in INSPECTOR_ROLES:
         raise StaffForbidden(INSPECTORS_ONLY)
@@ -204,6 +220,37 @@ def inspector_routes(services: WebServices, renderer: Renderer) -> APIRouter:
             "unit_name": lambda unit: _unit_name(org, unit),
         }
         return no_store(renderer.render(request, "inspect_case.html", context))
+
+    @router.get("/inspect/cases/{case_id}/export.json")
+    async def export_case(request: Request, case_id: str, principal: Staff) -> Response:
+        require_inspector(principal)
+        try:
+            cid = UUID(case_id)
+            steps = await anyio.to_thread.run_sync(load_replay, services, cid)
+        except (ValueError, CaseUnknown):
+            return fail(request, 404, NOT_FOUND)
+        latest = steps[-1].state
+        try:
+            check(principal.actor, Action.VIEW, latest.unit_id, principal.scope)
+        except NotAllowed:
+            return fail(request, 403, NOT_IN_SCOPE)
+        inspections = inspections_of(services)
+        if inspections is None:
+            return fail(request, 503, NOT_RECORDED)
+        code = steps[0].event.tracking_code
+        await anyio.to_thread.run_sync(
+            lambda: inspections.record(
+                inspector=principal.username, role=principal.actor.role.value,
+                inspector_unit=principal.actor.unit_id, case_id=cid, tracking_code=code,
+                case_unit=latest.unit_id, at=services.clock(), as_of=None, what="export",
+            )
+        )
+        try:
+            document = await anyio.to_thread.run_sync(case_bundle, services, cid, code)
+        except BundleError as exc:
+            return no_store(JSONResponse({"error": str(exc)}, status_code=503))
+        return no_store(JSONResponse(document, headers={
+            "content-disposition": f'attachment; filename="audit-{code}.json"'}))
 
     @router.get("/inspect/log")
     async def inspect_log(request: Request, principal: Staff) -> Response:
