@@ -11,6 +11,12 @@ Tables (created by the projection itself, so the case views' DDL is untouched):
   counted for the unit holding the case when the step happens; receipts and ratings for
   the unit they were made at.
 - ``figures_component``: per (day, unit, counter, SIPAS component): ratings and score sum.
+- ``figures_resolution``: one row per ``Resolved`` step (so a case reopened and resolved
+  again has two): the holding unit, counter, channel, the officer who gave the answer that
+  resolved it, the day, the due date then and the handling time in **working days** from
+  receipt to that answer (the legal clock's calendar: weekends, public holidays, decreed
+  days off and make-up days). Percentiles are computed over these rows when read, so the
+  sample behind a median is exactly the *resolved* figure of the same units and period.
 
 Definitions (docs/accountability.md explains them for readers):
 
@@ -22,6 +28,8 @@ Definitions (docs/accountability.md explains them for readers):
   and resolved again counts again (as a resolution, and in *reopened*).
 - *ratings*, *satisfied* (score 4 or 5), *score_sum*; per component: ratings and sum.
 - *harassment*, *second_trip*: complaints received in those categories ("3 không").
+- *working days*: the days counted by the legal clock in (receipt, answer]: the day of
+  receipt never counts, a case answered on the day it came in took 0 working days.
 
 Roll-ups up the organisation tree are made when reading (``FigureQueries``), over the
 units of a subtree: no parent totals are stored, so merging or moving units needs no
@@ -32,9 +40,9 @@ gives the same rows (``rebuild_into`` + ``compare_schemas`` with ``FIGURE_TABLES
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -42,11 +50,16 @@ from psycopg import Connection, Cursor, sql
 
 from feedback_core.cases import Case
 from feedback_core.intake import ComplaintCategory
+from feedback_core.legal_clock import BusinessCalendar
 from feedback_core.local_time import local_date
 from feedback_core.ratings import Rating
 
 PROJECTION_NAME = "case_figures"
-FIGURE_TABLES = ("figures_case", "figures_daily", "figures_component")
+FIGURE_TABLES = ("figures_case", "figures_daily", "figures_component", "figures_resolution")
+FIGURES_VERSION = 2
+"""Bumped with every change of the tables' shape or meaning: ``ensure_current_version``
+drops tables of another version and resets the position, so they replay from zero."""
+_VERSION_MARK = f"{PROJECTION_NAME} version {FIGURES_VERSION}"
 SATISFIED_FROM = 4  # a score of 4 or 5 is "satisfied" (hài lòng)
 
 MEASURES = (
@@ -76,7 +89,9 @@ _DDL = (
         due_on date NOT NULL,
         answered_on date,
         resolved_on date,
-        status text NOT NULL)""",
+        status text NOT NULL,
+        answered_by text,
+        working_days int)""",
     "CREATE TABLE IF NOT EXISTS {schema}.figures_daily (\n"
     "    day date NOT NULL, unit_id text NOT NULL, counter_id text NOT NULL,\n"
     "    channel text NOT NULL,\n"
@@ -90,6 +105,21 @@ _DDL = (
         ratings int NOT NULL DEFAULT 0,
         score_sum int NOT NULL DEFAULT 0,
         PRIMARY KEY (unit_id, day, counter_id, component))""",
+    """CREATE TABLE IF NOT EXISTS {schema}.figures_resolution (
+        case_id uuid NOT NULL,
+        version int NOT NULL,
+        day date NOT NULL,
+        unit_id text NOT NULL,
+        counter_id text NOT NULL,
+        channel text NOT NULL,
+        officer text NOT NULL,
+        answered_on date NOT NULL,
+        due_on date NOT NULL,
+        working_days int NOT NULL,
+        PRIMARY KEY (case_id, version))""",
+    "CREATE INDEX IF NOT EXISTS figures_resolution_unit_day "
+    "ON {schema}.figures_resolution (unit_id, day)",
+    "COMMENT ON TABLE {schema}.figures_case IS " + "'" + _VERSION_MARK + "'",
 )
 
 
@@ -99,6 +129,41 @@ def create_figure_tables(conn: Connection[Any] | Cursor[Any], schema: str) -> No
     conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(name))
     for statement in _DDL:
         conn.execute(sql.SQL(statement).format(schema=name))  # type: ignore[arg-type]
+
+
+def ensure_current_version(conn: Connection[Any], schema: str) -> bool:
+    """Drop figures tables written by another version of this projection, and its position,
+    in one transaction, so the runner replays from zero into the current tables. Returns
+    True when it dropped something. Called before a runner starts (``figures_beside``)."""
+    name = sql.Identifier(schema)
+    with conn.transaction():
+        found = conn.execute(
+            "SELECT to_regclass(%(t)s) IS NOT NULL, "
+            "obj_description(to_regclass(%(t)s), 'pg_class'), to_regclass(%(p)s) IS NOT NULL",
+            {"t": f'"{schema}".figures_case', "p": f'"{schema}".projection_position'},
+        ).fetchone()
+        if found is None or not found[0] or found[1] == _VERSION_MARK:
+            return False
+        for table in FIGURE_TABLES:
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}.{}").format(name, sql.Identifier(table)))
+        if found[2]:
+            conn.execute(
+                sql.SQL("DELETE FROM {}.projection_position WHERE projection = %s").format(name),
+                (PROJECTION_NAME,),
+            )
+        create_figure_tables(conn, schema)
+    return True
+
+
+def working_days_between(start: date, end: date, calendar: BusinessCalendar) -> int:
+    """Working days in (start, end]: the legal clock's count (the first day never counts);
+    0 when ``end`` is not after ``start``."""
+    count = 0
+    day = start
+    while day < end:
+        day += timedelta(days=1)
+        count += calendar.is_working_day(day)
+    return count
 
 
 @dataclass
@@ -113,6 +178,24 @@ class CaseState:
     answered_on: date | None
     resolved_on: date | None
     status: str
+    answered_by: str | None = None
+    working_days: int | None = None
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """One ``Resolved`` step, with its handling time in working days."""
+
+    case_id: UUID
+    version: int
+    day: date
+    unit_id: str
+    counter_id: str
+    channel: str
+    officer: str
+    answered_on: date
+    due_on: date
+    working_days: int
 
 
 DailyKey = tuple[date, str, str, str]  # day, unit, counter, channel
@@ -131,6 +214,8 @@ class PageFigures:
     )
     cases: dict[UUID, CaseState] = field(default_factory=dict)
     changed: set[UUID] = field(default_factory=set)
+    resolutions: list[Resolution] = field(default_factory=list)
+    calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
 
     def add(self, day: date, case: CaseState, **counts: int) -> None:
         self.daily[(day, case.unit_id, case.counter_id, case.channel)].update(counts)
@@ -151,9 +236,14 @@ _STATUS = {
 }
 
 
-def fold(events: Sequence[Any], known: dict[UUID, CaseState]) -> PageFigures:
-    """The increments of a page, in log order (pure, so tests can recount independently)."""
-    page = PageFigures(cases=dict(known))
+def fold(
+    events: Sequence[Any],
+    known: dict[UUID, CaseState],
+    calendar: BusinessCalendar | None = None,
+) -> PageFigures:
+    """The increments of a page, in log order (pure, so tests can recount independently).
+    ``calendar`` counts working days (no decreed days when None)."""
+    page = PageFigures(cases=dict(known), calendar=calendar or BusinessCalendar())
     for event in events:
         if isinstance(event, Rating.Given):
             _rating(page, event)
@@ -220,8 +310,15 @@ def _step(page: PageFigures, case: CaseState, event: Any) -> None:
             page.add(day, case, refused=1)
         case Case.Answered():
             case.answered_on = day
+            case.answered_by = event.actor
         case Case.Resolved():
             answered = case.answered_on or day
+            case.working_days = working_days_between(case.received_on, answered, page.calendar)
+            page.resolutions.append(Resolution(
+                case.case_id, event.originator_version, day, case.unit_id, case.counter_id,
+                case.channel, case.answered_by or event.actor, answered, case.due_on,
+                case.working_days,
+            ))
             page.add(
                 day,
                 case,
@@ -237,6 +334,11 @@ def _step(page: PageFigures, case: CaseState, event: Any) -> None:
             case.unit_id = event.to_unit
 
 
+def page_needs_calendar(events: Sequence[Any]) -> bool:
+    """Only resolutions count working days: other pages need not build the calendar."""
+    return any(isinstance(e, Case.Resolved) for e in events)
+
+
 _SELECT_CASES = "SELECT {columns} FROM {schema}.figures_case WHERE case_id = ANY(%s)"
 _CASE_COLUMNS = tuple(CaseState.__dataclass_fields__)
 
@@ -245,6 +347,11 @@ class FiguresViews:
     """The figures projection, applied by ``projections.runner.BatchedProjectionRunner``."""
 
     name = PROJECTION_NAME
+
+    def __init__(self, calendar: Callable[[], BusinessCalendar] | None = None) -> None:
+        """``calendar`` gives the business calendar in force (the cases application's
+        ``calendar``, decreed days included); weekends and public holidays only when None."""
+        self.calendar = calendar or BusinessCalendar
 
     def apply(self, cur: Cursor[Any], schema: str, events: Sequence[Any]) -> None:
         name = sql.Identifier(schema)
@@ -263,8 +370,9 @@ class FiguresViews:
             for row in cur.execute(query, (wanted,)).fetchall():
                 state = CaseState(*row)
                 known[state.case_id] = state
-        page = fold(events, known)
+        page = fold(events, known, self.calendar() if page_needs_calendar(events) else None)
         self._write_cases(cur, name, [page.cases[c] for c in page.changed])
+        self._write_resolutions(cur, name, page.resolutions)
         self._write_counts(
             cur, name, "figures_daily", ("day", "unit_id", "counter_id", "channel"),
             MEASURES, page.daily,
@@ -273,6 +381,23 @@ class FiguresViews:
             cur, name, "figures_component", ("day", "unit_id", "counter_id", "component"),
             ("ratings", "score_sum"), page.components,
         )
+
+    @staticmethod
+    def _write_resolutions(
+        cur: Cursor[Any], schema: sql.Identifier, rows: list[Resolution]
+    ) -> None:
+        if not rows:
+            return
+        columns = tuple(Resolution.__dataclass_fields__)
+        query = sql.SQL(
+            "INSERT INTO {schema}.figures_resolution ({columns}) VALUES ({values}) "
+            "ON CONFLICT (case_id, version) DO NOTHING"
+        ).format(
+            schema=schema,
+            columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+            values=sql.SQL(", ").join(sql.Placeholder() * len(columns)),
+        )
+        cur.executemany(query, [tuple(getattr(r, c) for c in columns) for r in rows])
 
     @staticmethod
     def _write_cases(cur: Cursor[Any], schema: sql.Identifier, cases: list[CaseState]) -> None:

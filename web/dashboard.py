@@ -1,6 +1,8 @@
 """The head's dashboard: a subtree's figures for a period against targets, the open overdue
-cases with who holds them, satisfaction by SIPAS component, a fair ranking of the units
-below, two SVG charts, and a CSV of every table.
+cases with who holds them, handling time in working days (median, 90th percentile),
+satisfaction by SIPAS component, a fair ranking of the units below, the best and worst
+offices and counters, figures per officer and per channel, a trend grouped by day, week,
+month, quarter or year, SVG charts, and a CSV and XLSX of every table.
 
 Heads and inspectors only, scoped to their subtree (``web.principal``): ``?unit=`` may
 narrow the view to a unit inside the scope, never widen it.
@@ -8,10 +10,8 @@ narrow the view to a unit inside the scope, never widen it.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Protocol
 
@@ -20,13 +20,23 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from feedback_core.intake import SipasComponent
-from feedback_core.organisation import Organisation, Unit
-from feedback_core.ranking import Ranking, UnitSatisfaction, rank_units
+from feedback_core.intake import Channel, SipasComponent
+from feedback_core.organisation import Organisation, StaffAccount, Unit
+from feedback_core.ranking import RankedUnit, Ranking, UnitSatisfaction, rank_units
 from feedback_core.roles import Role
-from projections.figures_queries import ComponentFigure, DayFigure, FigureQueries, Totals
+from projections.figures_queries import (
+    ComponentFigure,
+    DayFigure,
+    FigureQueries,
+    HeldOpen,
+    ResolutionFigures,
+    ResolutionGroup,
+    Totals,
+)
 from projections.queries import QueueRow
+from web.as_of import as_of_figures
 from web.charts import Bar, Series, bar_chart, line_chart
+from web.dashboard_tables import TABLES, csv_table, xlsx_table, xlsx_workbook
 from web.i18n import N_
 from web.principal import Staff, StaffForbidden, StaffPrincipal
 from web.rendering import Renderer
@@ -35,6 +45,7 @@ from web.staff import no_store, staff_context
 
 DASHBOARD_ROLES = frozenset({Role.HEAD, Role.INSPECTOR})
 HEADS_ONLY = N_("Chỉ lãnh đạo và thanh tra được xem trang tổng hợp.")
+OFFICER_OUTSIDE = N_("Cán bộ này không thuộc đơn vị bạn phụ trách.")
 ON_TIME_TARGET = 1.0  # 100 % on or before the due date (the seeds' target)
 MAX_PERIOD_DAYS = 366
 WEEKLY_AFTER_DAYS = 62  # longer periods are charted per week
@@ -46,7 +57,10 @@ COMPONENT_LABELS = {
     SipasComponent.RESULTS: N_("Kết quả giải quyết"),
     SipasComponent.FEEDBACK: N_("Tiếp nhận, xử lý phản ánh"),
 }
-CSV_TABLES = ("units", "components", "ranking", "trend", "overdue")
+CSV_TABLES = TABLES  # every table has a CSV and an XLSX export
+GROUPS = ("day", "week", "month", "quarter", "year")
+PRESETS = ("this_week", "this_month", "this_quarter", "this_year")
+EXTREMES = 3  # best and worst offices/counters shown
 
 
 class FigureSource(Protocol):
@@ -62,9 +76,32 @@ class FigureSource(Protocol):
 
     def overdue_list(self, units: list[str], today: date) -> list[QueueRow]: ...
 
+    def by_counter(self, units: list[str], start: date, end: date) -> dict[str, Totals]: ...
+
+    def by_channel(self, units: list[str], start: date, end: date) -> dict[str, Totals]: ...
+
+    def handling_time_by(
+        self, units: list[str], start: date, end: date, by: ResolutionGroup
+    ) -> dict[str, ResolutionFigures]: ...
+
+    def handling_time_rolled(
+        self, groups: dict[str, list[str]], start: date, end: date
+    ) -> dict[str, ResolutionFigures]: ...
+
+    def overdue_by(self, units: list[str], today: date, by: Any) -> dict[str, int]: ...
+
+    def held_open(self, units: list[str], today: date) -> dict[str, HeldOpen]: ...
+
+    def overdue_list_held_by(self, units: list[str], today: date, holder: str
+                             ) -> list[QueueRow]: ...
+
 
 def figure_source(request: Request, services: WebServices) -> FigureSource:
-    """``app.state.figures`` when set (tests, other wiring), else read beside the views."""
+    """``app.state.figures`` when set (tests, other wiring), else read beside the views;
+    with ``?as_of=YYYY-MM-DD`` the figures recomputed from the events up to that day."""
+    as_of = as_of_figures(request, services)  # web.as_of: None without ?as_of=
+    if as_of is not None:
+        return as_of
     source: FigureSource | None = getattr(request.app.state, "figures", None)
     if source is None:
         pool = getattr(services.queries, "pool", None)
@@ -85,9 +122,24 @@ class Period:
         return (self.end - self.start).days + 1
 
 
+def preset_period(preset: str, today: date) -> Period | None:
+    """"this week/month/quarter/year" up to today; None for an unknown name."""
+    starts = {
+        "this_week": today - timedelta(days=today.weekday()),
+        "this_month": today.replace(day=1),
+        "this_quarter": date(today.year, 3 * ((today.month - 1) // 3) + 1, 1),
+        "this_year": date(today.year, 1, 1),
+    }
+    return Period(starts[preset], today) if preset in starts else None
+
+
 def parse_period(args: dict[str, str], today: date) -> tuple[Period, bool]:
-    """``from``/``to`` as YYYY-MM-DD; this month by default. Returns (period, valid)."""
+    """``period=this_week|this_month|this_quarter|this_year`` (a preset, which wins), or
+    ``from``/``to`` as YYYY-MM-DD; this month by default. Returns (period, valid)."""
     default = Period(today.replace(day=1), today)
+    if args.get("period"):
+        preset = preset_period(args["period"], today)
+        return (preset, True) if preset else (default, False)
     try:
         start = date.fromisoformat(args["from"]) if args.get("from") else default.start
         end = date.fromisoformat(args["to"]) if args.get("to") else default.end
@@ -100,11 +152,91 @@ def parse_period(args: dict[str, str], today: date) -> tuple[Period, bool]:
     return Period(start, end), True
 
 
+def parse_group(args: dict[str, str], period: Period) -> tuple[str, bool]:
+    """``group=day|week|month|quarter|year`` for the trend; by default per day, per week
+    beyond 62 days. Returns (group, valid)."""
+    default = "week" if period.days > WEEKLY_AFTER_DAYS else "day"
+    wanted = args.get("group") or default
+    return (wanted, True) if wanted in GROUPS else (default, False)
+
+
+def bucket(day: date, group: str) -> date:
+    """The first day of the day's week (Monday), month, quarter or year."""
+    if group == "week":
+        return day - timedelta(days=day.weekday())
+    if group == "month":
+        return day.replace(day=1)
+    if group == "quarter":
+        return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    if group == "year":
+        return date(day.year, 1, 1)
+    return day
+
+
+def bucket_label(start: date, group: str) -> str:
+    if group == "month":
+        return f"{start:%m/%Y}"
+    if group == "quarter":
+        return f"Q{(start.month - 1) // 3 + 1}/{start.year}"
+    if group == "year":
+        return str(start.year)
+    return f"{start:%d/%m}"
+
+
+def grouped(days: Sequence[DayFigure], group: str) -> list[DayFigure]:
+    """Days summed into periods, each keyed by its first day (the first may be partial)."""
+    sums: dict[date, list[int]] = {}
+    for d in days:
+        totals = sums.setdefault(bucket(d.day, group), [0, 0])
+        totals[0] += d.received
+        totals[1] += d.resolved
+    return [DayFigure(k, v[0], v[1]) for k, v in sorted(sums.items())]
+
+
 @dataclass(frozen=True)
 class UnitLine:
     unit: Unit
     totals: Totals
     overdue: int
+    handling: ResolutionFigures = ResolutionFigures()
+
+
+@dataclass(frozen=True)
+class ChannelLine:
+    channel: str
+    totals: Totals
+    handling: ResolutionFigures
+    overdue: int
+
+
+@dataclass(frozen=True)
+class OfficerLine:
+    account: StaffAccount
+    unit: Unit | None
+    handling: ResolutionFigures
+    held: HeldOpen
+
+
+@dataclass(frozen=True)
+class Place:
+    """An office or a counter, with its name and the unit it belongs to."""
+
+    id: str
+    kind: str  # office | counter
+    item: Any  # the organisation's Office or Counter
+    totals: Totals
+
+
+@dataclass(frozen=True)
+class Extremes:
+    """Best and worst places by one share, ranked by the fair method (``feedback_core.ranking``:
+    minimum sample, shrinkage toward the peer mean, 95 % interval)."""
+
+    kind: str  # office | counter
+    measure: str  # satisfaction | on_time
+    ranking: Ranking
+    best: list[RankedUnit]
+    worst: list[RankedUnit]
 
 
 @dataclass(frozen=True)
@@ -125,28 +257,42 @@ class Dashboard:
     components: list[tuple[str, str, ComponentFigure | None]]  # code, label, figure
     ranking: Ranking
     trend: list[DayFigure]
+    group: str = "day"
+    handling: ResolutionFigures = ResolutionFigures()
+    channels: list[ChannelLine] = field(default_factory=list)
+    officers: list[OfficerLine] = field(default_factory=list)
+    extremes: list[Extremes] = field(default_factory=list)
+    places: dict[str, Place] = field(default_factory=dict)
+
+    @property
+    def trend_points(self) -> list[DayFigure]:
+        return grouped(self.trend, self.group) if self.group != "day" else list(self.trend)
 
 
 def subtree_in_scope(org: Organisation, unit_id: str, principal: StaffPrincipal) -> list[str]:
     return [u for u in org.subtree(unit_id) if u in principal.scope]
 
 
-def build_dashboard(
+def build_dashboard(  # noqa: PLR0913
     source: FigureSource, org: Organisation, principal: StaffPrincipal, unit_id: str,
-    period: Period, today: date,
+    period: Period, today: date, group: str | None = None,
 ) -> Dashboard:
     units = subtree_in_scope(org, unit_id, principal)
+    start, end = period.start, period.end
     per_unit = source.by_unit(units, period.start, period.end)
     totals = sum(per_unit.values(), Totals())
     children = sorted(
         (u for u in org.units.values() if u.parent_id == unit_id and u.id in principal.scope),
         key=lambda u: u.name_vi,
     )
+    below_of = {child.id: subtree_in_scope(org, child.id, principal) for child in children}
+    handling = source.handling_time_rolled({"": units, **below_of}, start, end)
     lines = []
     for child in children:
-        below = subtree_in_scope(org, child.id, principal)
+        below = below_of[child.id]
         rolled = sum((per_unit.get(u, Totals()) for u in below), Totals())
-        lines.append(UnitLine(child, rolled, source.overdue_count(below, today)))
+        lines.append(UnitLine(child, rolled, source.overdue_count(below, today),
+                              handling.get(child.id, ResolutionFigures())))
     ranking = rank_units(
         UnitSatisfaction(line.unit.id, line.totals.ratings, line.totals.satisfied)
         for line in lines
@@ -162,22 +308,89 @@ def build_dashboard(
         components=components,
         ranking=ranking,
         trend=source.trend(units, period.start, period.end),
+        group=group or parse_group({}, period)[0],
+        handling=handling.get("", ResolutionFigures()),
+        channels=channel_lines(source, units, period, today),
+        officers=officer_lines(source, org, units, period, today),
+        **places_and_extremes(source, org, units, period),
     )
 
 
-def weekly(days: Sequence[DayFigure]) -> list[DayFigure]:
-    """Days summed into weeks starting on Monday (the first may be partial)."""
-    weeks: dict[date, list[int]] = {}
-    for d in days:
-        monday = d.day - timedelta(days=d.day.weekday())
-        totals = weeks.setdefault(monday, [0, 0])
-        totals[0] += d.received
-        totals[1] += d.resolved
-    return [DayFigure(k, v[0], v[1]) for k, v in sorted(weeks.items())]
+def channel_lines(
+    source: FigureSource, units: list[str], period: Period, today: date
+) -> list[ChannelLine]:
+    """Every figure by intake channel: the known channels in order, then any other seen."""
+    totals = source.by_channel(units, period.start, period.end)
+    handling = source.handling_time_by(units, period.start, period.end, "channel")
+    overdue = source.overdue_by(units, today, "channel")
+    known = [c.value for c in Channel]
+    seen = sorted((set(totals) | set(handling) | set(overdue)) - set(known))
+    return [
+        ChannelLine(c, totals.get(c, Totals()), handling.get(c, ResolutionFigures()),
+                    overdue.get(c, 0))
+        for c in known + seen
+    ]
+
+
+def officer_lines(
+    source: FigureSource, org: Organisation, units: list[str], period: Period, today: date
+) -> list[OfficerLine]:
+    """The officers of the subtree (staff of its units, never of a sibling's): resolutions
+    credited to them (the officer who gave the answer that resolved a case), and the cases
+    they hold now."""
+    handled = source.handling_time_by(units, period.start, period.end, "officer")
+    held = source.held_open(units, today)
+    scope = set(units)
+    return [
+        OfficerLine(account, org.units.get(account.unit_id),
+                    handled.get(account.username, ResolutionFigures()),
+                    held.get(account.username, HeldOpen()))
+        for account in sorted(org.staff.values(), key=lambda a: (a.unit_id, a.username))
+        if account.unit_id in scope
+        and (account.role in (Role.HANDLER, Role.HEAD)
+             or account.username in handled or account.username in held)
+    ]
+
+
+def places_and_extremes(
+    source: FigureSource, org: Organisation, units: list[str], period: Period
+) -> dict[str, Any]:
+    """Offices and counters of the subtree with their totals, and the best and worst of each
+    by satisfaction and by on-time share."""
+    per_counter = source.by_counter(units, period.start, period.end)
+    places: dict[str, Place] = {}
+    offices: dict[str, Totals] = {}
+    for counter_id, totals in per_counter.items():
+        counter = org.counters.get(counter_id)
+        if counter is None or org.offices[counter.office_id].unit_id not in units:
+            continue
+        places[counter_id] = Place(counter_id, "counter", counter, totals)
+        offices[counter.office_id] = offices.get(counter.office_id, Totals()) + totals
+    for office_id, totals in offices.items():
+        places[office_id] = Place(office_id, "office", org.offices[office_id], totals)
+    extremes = []
+    for kind in ("office", "counter"):
+        group = [p for p in places.values() if p.kind == kind]
+        for measure in ("satisfaction", "on_time"):
+            ranking = rank_units(
+                UnitSatisfaction(p.id, p.totals.ratings, p.totals.satisfied)
+                if measure == "satisfaction"
+                else UnitSatisfaction(p.id, p.totals.resolved, p.totals.on_time)
+                for p in group
+            )
+            best = ranking.ranked[:EXTREMES]
+            worst = [r for r in reversed(ranking.ranked[-EXTREMES:]) if r not in best]
+            extremes.append(Extremes(kind, measure, ranking, best, worst))
+    return {"places": places, "extremes": extremes}
 
 
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f} %"
+
+
+def days_text(value: float | None) -> str:
+    """A handling time in working days, one decimal (interpolated percentiles)."""
+    return "—" if value is None else f"{value:.1f}".removesuffix(".0")
 
 
 def overdue_lines(
@@ -193,58 +406,6 @@ def overdue_lines(
             (today - row.due_on).days,
         ))
     return lines
-
-
-def csv_response(name: str, header: list[str], rows: list[list[Any]]) -> Response:
-    """UTF-8 with a byte-order mark, so spreadsheet programs read Vietnamese correctly."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(rows)
-    response = Response(
-        buffer.getvalue().encode("utf-8-sig"),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-    )
-    return no_store(response)
-
-
-def _share(value: float | None) -> str:
-    return "" if value is None else f"{value:.4f}"
-
-
-def csv_table(table: str, board: Dashboard, overdue: list[OverdueLine]) -> Response:
-    p = board.period
-    name = f"{table}-{board.unit.id}-{p.start}-{p.end}"
-    if table == "units":
-        header = ["unit_id", "unit", "received", "accepted", "refused", "resolved", "on_time",
-                  "early", "late", "on_time_share", "reopened", "ratings", "satisfied",
-                  "satisfied_share", "harassment", "second_trip", "open_overdue"]
-        rows = [[ln.unit.id, ln.unit.name_vi, t.received, t.accepted, t.refused, t.resolved,
-                 t.on_time, t.early, t.late, _share(t.on_time_share), t.reopened, t.ratings,
-                 t.satisfied, _share(t.satisfied_share), t.harassment, t.second_trip,
-                 ln.overdue] for ln in board.lines for t in [ln.totals]]
-    elif table == "components":
-        header = ["component", "ratings", "mean_score"]
-        rows = [[code, f.ratings if f else 0, f"{f.mean:.3f}" if f and f.mean else ""]
-                for code, _label, f in board.components]
-    elif table == "ranking":
-        header = ["rank", "unit_id", "ratings", "satisfied", "raw_share", "estimate",
-                  "low_95", "high_95"]
-        r = board.ranking
-        rows = [[u.rank if u.rank is not None else "not ranked", u.unit_id, u.ratings,
-                 u.satisfied, _share(u.raw_share), _share(u.estimate), _share(u.low),
-                 _share(u.high)] for u in r.ranked + r.not_ranked]
-    elif table == "trend":
-        header = ["day", "received", "resolved"]
-        rows = [[d.day.isoformat(), d.received, d.resolved] for d in board.trend]
-    else:
-        header = ["tracking_code", "unit_id", "status", "received_at", "due_on",
-                  "days_overdue", "holder"]
-        rows = [[o.row.tracking_code, o.row.unit_id, o.row.status,
-                 o.row.received_at.isoformat(), o.row.due_on.isoformat(), o.days_late,
-                 o.row.assignee or ""] for o in overdue]
-    return csv_response(name, header, rows)
 
 
 def dashboard_routes(services: WebServices, renderer: Renderer) -> APIRouter:
@@ -263,29 +424,55 @@ def dashboard_routes(services: WebServices, renderer: Renderer) -> APIRouter:
     ) -> tuple[Dashboard, bool, FigureSource]:
         unit_id = authorise(principal, request)
         today = services.today()
-        period, valid = parse_period(dict(request.query_params), today)
+        args = dict(request.query_params)
+        period, valid = parse_period(args, today)
+        group, valid_group = parse_group(args, period)
         source = figure_source(request, services)
         board = await anyio.to_thread.run_sync(
-            build_dashboard, source, services.organisation, principal, unit_id, period, today
+            build_dashboard, source, services.organisation, principal, unit_id, period, today,
+            group,
         )
-        return board, valid, source
+        return board, valid and valid_group, source
 
-    async def overdue_of(source: FigureSource, board: Dashboard, principal: StaffPrincipal
-                         ) -> list[OverdueLine]:
+    def holder_in_scope(request: Request, board: Dashboard, principal: StaffPrincipal
+                        ) -> str | None:
+        """``?holder=``: an officer of the subtree shown (a sibling ward's is refused)."""
+        holder = request.query_params.get("holder")
+        if not holder:
+            return None
+        account = services.organisation.staff.get(holder)
+        units = subtree_in_scope(services.organisation, board.unit.id, principal)
+        if account is None or account.unit_id not in units:
+            raise StaffForbidden(OFFICER_OUTSIDE)
+        return holder
+
+    async def overdue_of(source: FigureSource, board: Dashboard, principal: StaffPrincipal,
+                         holder: str | None = None) -> list[OverdueLine]:
         today = services.today()
         units = subtree_in_scope(services.organisation, board.unit.id, principal)
-        rows = await anyio.to_thread.run_sync(source.overdue_list, units, today)
+        if holder is None:
+            rows = await anyio.to_thread.run_sync(source.overdue_list, units, today)
+        else:
+            rows = await anyio.to_thread.run_sync(
+                source.overdue_list_held_by, units, today, holder
+            )
         return overdue_lines(services.organisation, rows, today)
+
+    async def export(request: Request, principal: Staff, table: str, kind: str) -> Response:
+        if table not in TABLES:
+            return Response(status_code=404)
+        board, _valid, source = await load(request, principal)
+        overdue = await overdue_of(source, board, principal) if table == "overdue" else []
+        writer = xlsx_table if kind == "xlsx" else csv_table
+        return no_store(writer(table, board, overdue, services.organisation))
 
     @router.get("/staff/dashboard")
     async def dashboard(request: Request, principal: Staff) -> Response:
-        board, valid, source = await load(request, principal)
-        if request.query_params.get("format") == "csv":
+        kind = request.query_params.get("format")
+        if kind in ("csv", "xlsx"):
             table = request.query_params.get("table", "units")
-            if table not in CSV_TABLES:
-                table = "units"
-            overdue = await overdue_of(source, board, principal) if table == "overdue" else []
-            return csv_table(table, board, overdue)
+            return await export(request, principal, table if table in TABLES else "units", kind)
+        board, valid, _source = await load(request, principal)
         return no_store(renderer.render(request, "dashboard.html", {
             **staff_context(request, principal),
             "board": board,
@@ -293,55 +480,71 @@ def dashboard_routes(services: WebServices, renderer: Renderer) -> APIRouter:
             "query": _query(board),
             "target": ON_TIME_TARGET,
             "percent": percent,
+            "days": days_text,
+            "groups": GROUPS,
+            "presets": PRESETS,
             "trend_chart": _trend_chart(board),
             "ranking_chart": _ranking_chart(board),
         }))
 
+    @router.get("/staff/dashboard.xlsx")
+    async def whole_dashboard(request: Request, principal: Staff) -> Response:
+        """Every table of the dashboard, one sheet each."""
+        board, _valid, source = await load(request, principal)
+        overdue = await overdue_of(source, board, principal)
+        return no_store(xlsx_workbook(board, overdue, services.organisation))
+
     @router.get("/staff/dashboard/overdue")
     async def overdue_page(request: Request, principal: Staff) -> Response:
         board, _valid, source = await load(request, principal)
-        lines = await overdue_of(source, board, principal)
-        if request.query_params.get("format") == "csv":
-            return csv_table("overdue", board, lines)
+        holder = holder_in_scope(request, board, principal)
+        lines = await overdue_of(source, board, principal, holder)
+        kind = request.query_params.get("format")
+        if kind in ("csv", "xlsx"):
+            writer = xlsx_table if kind == "xlsx" else csv_table
+            return no_store(writer("overdue", board, lines, services.organisation))
+        held = next((o for o in board.officers if o.account.username == holder), None)
         return no_store(renderer.render(request, "dashboard_overdue.html", {
             **staff_context(request, principal),
             "board": board,
             "lines": lines,
+            "count": held.held.overdue if held else board.overdue,
+            "holder": held,
             "query": _query(board),
         }))
 
     @router.get("/staff/dashboard/{table}.csv")
-    async def export(request: Request, principal: Staff, table: str) -> Response:
-        if table not in CSV_TABLES:
-            return Response(status_code=404)
-        board, _valid, source = await load(request, principal)
-        overdue = await overdue_of(source, board, principal) if table == "overdue" else []
-        return csv_table(table, board, overdue)
+    async def csv_export(request: Request, principal: Staff, table: str) -> Response:
+        return await export(request, principal, table, "csv")
+
+    @router.get("/staff/dashboard/{table}.xlsx")
+    async def xlsx_export(request: Request, principal: Staff, table: str) -> Response:
+        return await export(request, principal, table, "xlsx")
 
     return router
 
 
 def _query(board: Dashboard) -> str:
     p = board.period
-    return f"unit={board.unit.id}&from={p.start.isoformat()}&to={p.end.isoformat()}"
+    return (f"unit={board.unit.id}&from={p.start.isoformat()}&to={p.end.isoformat()}"
+            f"&group={board.group}")
 
 
 def _trend_chart(board: Dashboard) -> Any:
     """Called from the template with the translated texts."""
 
-    def chart(title_day: str, title_week: str, desc: str, received: str, resolved: str) -> Any:
-        weeks = board.period.days > WEEKLY_AFTER_DAYS
-        points = weekly(board.trend) if weeks else list(board.trend)
+    def chart(title: str, desc: str, received: str, resolved: str) -> Any:
+        points = board.trend_points
         return line_chart(
             "trend",
-            str(title_week if weeks else title_day),
+            str(title),
             str(desc).format(
                 start=f"{board.period.start:%d/%m/%Y}",
                 end=f"{board.period.end:%d/%m/%Y}",
                 received=sum(d.received for d in points),
                 resolved=sum(d.resolved for d in points),
             ),
-            [d.day.strftime("%d/%m") for d in points],
+            [bucket_label(d.day, board.group) for d in points],
             [Series(received, [d.received for d in points]),
              Series(resolved, [d.resolved for d in points])],
         )

@@ -8,13 +8,22 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import date
 
+import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 
-from projections.figures_queries import ComponentFigure, DayFigure, Totals
+from projections.figures_queries import (
+    ComponentFigure,
+    DayFigure,
+    HeldOpen,
+    ResolutionFigures,
+    ResolutionGroup,
+    Totals,
+)
 from projections.queries import QueueRow
 from tests.web.web_doubles import log_in, queue_row
 from web.app import create_app
+from web.dashboard_tables import TABLES
 from web.services import WebServices
 
 TODAY = date(2026, 11, 23)  # web_doubles.NOW in Hà Nội
@@ -43,6 +52,42 @@ class FakeFigures:
 
     def overdue_list(self, units: list[str], today: date) -> list[QueueRow]:
         return [r for r in self.overdue if r.unit_id in units and r.due_on < today]
+
+    def by_counter(self, units: list[str], start: date, end: date) -> dict[str, Totals]:
+        return {f"{u}-q1": t for u, t in self.by_unit(units, start, end).items()}
+
+    def by_channel(self, units: list[str], start: date, end: date) -> dict[str, Totals]:
+        total = sum(self.by_unit(units, start, end).values(), Totals())
+        return {"qr": total, "kiosk": Totals(ratings=3, satisfied=2)} if units else {}
+
+    def handling_time_by(
+        self, units: list[str], start: date, end: date, by: ResolutionGroup
+    ) -> dict[str, ResolutionFigures]:
+        if by == "officer":
+            return {"canbo.nhattan": ResolutionFigures(4, 3, 1, 1, 2.5, 7.7)} if (
+                "nhat-tan" in units) else {}
+        return {"qr": ResolutionFigures(4, 3, 1, 1, 2.5, 7.7)}
+
+    def handling_time_rolled(
+        self, groups: dict[str, list[str]], start: date, end: date
+    ) -> dict[str, ResolutionFigures]:
+        self.rolled = groups
+        return {g: ResolutionFigures(len(u), 0, 0, 0, 1.5, 9.0) for g, u in groups.items()}
+
+    def overdue_by(self, units: list[str], today: date, by: str) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for row in self.overdue_list(units, today):
+            key = row.channel if by == "channel" else (row.assignee or "")
+            found[key] = found.get(key, 0) + 1
+        return found
+
+    def held_open(self, units: list[str], today: date) -> dict[str, HeldOpen]:
+        overdue = self.overdue_by(units, today, "assignee")
+        return {k: HeldOpen(v + 1, v) for k, v in overdue.items() if k}
+
+    def overdue_list_held_by(self, units: list[str], today: date, holder: str
+                             ) -> list[QueueRow]:
+        return [r for r in self.overdue_list(units, today) if r.assignee == holder]
 
 
 @pytest.fixture
@@ -155,3 +200,119 @@ def test_english(dash: TestClient) -> None:
     log_in(dash, "lanhdao.tayho")
     page = dash.get("/staff/dashboard?lang=en")
     assert page.status_code == 200 and "On time" in page.text
+
+
+def xlsx_rows(content: bytes, sheet: str | None = None) -> list[list[str]]:
+    """The cells of a sheet as the CSV writes them (empty for None)."""
+    book = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
+    rows = (book[sheet] if sheet else book.worksheets[0]).iter_rows(values_only=True)
+    return [["" if v is None else str(v) for v in row] for row in rows]
+
+
+def csv_rows(content: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+
+
+def test_every_table_in_xlsx_equals_its_csv(dash: TestClient) -> None:
+    log_in(dash, "lanhdao.tayho")
+    query = "from=2026-11-01&to=2026-11-23&group=week"
+    whole = dash.get(f"/staff/dashboard.xlsx?{query}")
+    assert whole.status_code == 200
+    assert whole.headers["content-type"].startswith("application/vnd.openxmlformats")
+    book = openpyxl.load_workbook(io.BytesIO(whole.content), read_only=True)
+    assert book.sheetnames == list(TABLES)
+    for table in TABLES:
+        as_csv = csv_rows(dash.get(f"/staff/dashboard/{table}.csv?{query}").content)
+        one = dash.get(f"/staff/dashboard/{table}.xlsx?{query}")
+        assert one.status_code == 200, table
+        assert xlsx_rows(one.content) == as_csv, table
+        assert xlsx_rows(whole.content, table) == as_csv, table
+        assert len(as_csv) > 1, table  # a header and rows: nothing empty compared
+    same = dash.get(f"/staff/dashboard?format=xlsx&table=channels&{query}")
+    assert xlsx_rows(same.content) == csv_rows(
+        dash.get(f"/staff/dashboard/channels.csv?{query}").content
+    )
+    assert dash.get("/staff/dashboard/nothing.xlsx").status_code == 404
+
+
+def test_numbers_stay_numbers_in_xlsx(dash: TestClient) -> None:
+    log_in(dash, "lanhdao.tayho")
+    content = dash.get("/staff/dashboard/units.xlsx").content
+    sheet = openpyxl.load_workbook(io.BytesIO(content)).worksheets[0]
+    header = [c.value for c in sheet[1]]
+    row = {h: c.value for h, c in zip(header, sheet[2], strict=True)}
+    assert isinstance(row["received"], int) and isinstance(row["on_time_share"], float)
+
+
+def test_channels_officers_handling_and_extremes(dash: TestClient, figures: FakeFigures) -> None:
+    log_in(dash, "lanhdao.tayho")
+    html = dash.get("/staff/dashboard").text
+    assert 'id="channels-table"' in html and 'id="officers-table"' in html
+    channels = dash.get("/staff/dashboard/channels.csv").content.decode("utf-8-sig")
+    listed = [r[0] for r in csv.reader(io.StringIO(channels))][1:]
+    assert listed == ["qr", "hotline", "open311", "kiosk", "paper", "zalo"]
+    # The headline's handling time: the subtree's own percentiles, not a mean of the wards'.
+    assert figures.rolled[""] == ["tay-ho", "nhat-tan", "quang-an", "phu-thuong"]
+    assert 'id="handling-figure">1.5 / 9' in html
+    # Officers of the district: the wards' handlers, with their overdue link.
+    assert 'data-officer="canbo.nhattan"' in html and 'data-officer="canbo.quangan"' in html
+    assert "/staff/dashboard/overdue?unit=tay-ho" in html and "holder=canbo.nhattan" in html
+    best_worst = csv_rows(dash.get("/staff/dashboard/best_worst.csv").content)
+    # Nhật Tân's counter has 60 ratings and Phú Thượng's 40: both ranked; Quảng An's 5 not.
+    satisfaction = [r for r in best_worst if r[:2] == ["counter", "satisfaction"]]
+    assert [r[4] for r in satisfaction] == ["nhat-tan-q1", "phu-thuong-q1"]
+    assert [r[2] for r in satisfaction] == ["best", "best"]
+
+
+def test_a_ward_head_sees_only_their_officers(dash: TestClient) -> None:
+    log_in(dash, "lanhdao.nhattan")
+    html = dash.get("/staff/dashboard").text
+    assert 'data-officer="canbo.nhattan"' in html
+    assert "canbo.quangan" not in html
+    officers = dash.get("/staff/dashboard/officers.csv").content.decode("utf-8-sig")
+    assert "canbo.quangan" not in officers and "canbo.nhattan" in officers
+    mine = dash.get("/staff/dashboard/overdue?holder=canbo.nhattan")
+    assert mine.status_code == 200 and mine.text.count('class="overdue-row"') == 1
+    assert '<span id="overdue-count">1</span>' in mine.text
+    sibling = dash.get("/staff/dashboard/overdue?holder=canbo.quangan")
+    assert sibling.status_code == 403
+    assert "không thuộc đơn vị bạn phụ trách" in sibling.text
+    assert dash.get("/staff/dashboard/overdue?holder=nobody&format=csv").status_code == 403
+
+
+@pytest.mark.parametrize(("preset", "start"), [
+    ("this_week", date(2026, 11, 23)),  # Monday 23 November
+    ("this_month", date(2026, 11, 1)),
+    ("this_quarter", date(2026, 10, 1)),
+    ("this_year", date(2026, 1, 1)),
+])
+def test_period_presets(dash: TestClient, figures: FakeFigures, preset: str, start: date
+                        ) -> None:
+    log_in(dash, "lanhdao.tayho")
+    page = dash.get(f"/staff/dashboard?period={preset}&from=2025-01-01")
+    assert page.status_code == 200 and 'role="alert"' not in page.text
+    assert figures.asked[-1][1:] == (start, TODAY)
+    assert f"from={start.isoformat()}&amp;to={TODAY.isoformat()}" in page.text
+
+
+@pytest.mark.parametrize(("group", "first", "points"), [
+    ("day", "2026-11-01", 23), ("week", "2026-10-26", 5), ("month", "2026-11-01", 1),
+    ("quarter", "2026-10-01", 1), ("year", "2026-01-01", 1),
+])
+def test_trend_grouped(dash: TestClient, group: str, first: str, points: int) -> None:
+    log_in(dash, "lanhdao.tayho")
+    page = dash.get(f"/staff/dashboard?group={group}")
+    assert page.status_code == 200 and f'<option value="{group}" selected>' in page.text
+    rows = csv_rows(dash.get(f"/staff/dashboard/trend.csv?group={group}").content)
+    assert rows[1][0] == first and len(rows) == points + 1
+    # Every grouping sums to the same days: received = sum of d % 3 over 1..23 November.
+    assert sum(int(r[1]) for r in rows[1:]) == sum(d % 3 for d in range(1, 24))
+
+
+def test_bad_group_or_preset_falls_back_and_says_so(dash: TestClient, figures: FakeFigures
+                                                    ) -> None:
+    log_in(dash, "lanhdao.tayho")
+    for query in ("group=fortnight", "period=last_decade"):
+        page = dash.get(f"/staff/dashboard?{query}")
+        assert page.status_code == 200 and 'role="alert"' in page.text, query
+        assert figures.asked[-1][1:] == (date(2026, 11, 1), TODAY)

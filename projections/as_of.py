@@ -1,0 +1,286 @@
+"""Views "as of" a past day: the same projection code (case views and figures) replayed over
+the prefix of the cases' notification log recorded by the end of that day (Asia/Ho_Chi_Minh),
+into a schema of its own (``asof_YYYYMMDD``), read with the same ``FigureQueries``.
+
+Why the *recorded* time (the event's ``timestamp``, set when the store got it) and not the
+business time carried in the event (``at``, ``received_at``): "as of D" answers what a head
+could see on D, and what the store had not recorded by then was not visible, whatever date
+it carries (a paper form typed in a week later, a hotline call entered the next morning).
+Recorded times follow the log's order, so the cut is a *prefix* — every step comes after
+its case — which business times, set by clients and operators, do not guarantee.
+
+A past day's prefix never changes, so a built schema is kept (at most ``keep``, the least
+recently used dropped) and listed in ``asof_catalog.built`` with the code version it was
+built with. A build starts from the latest kept schema of an earlier day when there is one
+(its tables copied, then only the rest of the log replayed): a kept yesterday makes today's
+build cost one day of events. Builds take a PostgreSQL advisory lock per day, so two web
+processes never build the same day twice; whoever finds it locked is told to retry.
+"""
+
+from __future__ import annotations
+
+import time as monotonic
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+import psycopg
+from eventsourcing.application import Application
+from psycopg import sql
+
+from projections import figures as figures_module
+from projections.case_views import CaseViews
+from projections.figures_runner import figures_projection
+from projections.runner import BatchedProjectionRunner, ViewProjection
+from projections.views import VIEWS_VERSION
+
+LOCAL_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+CATALOG = "asof_catalog"
+SCHEMA_PREFIX = "asof_"
+KEEP = 30  # schemas kept; a month of daily views
+DISORDER_WINDOW = 2000  # notifications scanned past the bisection (commit order vs. clock)
+
+Projections = Callable[[Application[Any]], Sequence[ViewProjection]]
+
+
+def default_projections(app: Application[Any]) -> list[ViewProjection]:
+    """What the live runners apply (``feedback_cli.services``): the case views, the figures."""
+    return [CaseViews(), figures_projection(app)]
+
+
+def code_version() -> str:
+    """Schemas built by other projection code are not reused."""
+    return f"views{VIEWS_VERSION}-figures{getattr(figures_module, 'FIGURES_VERSION', 0)}"
+
+
+def schema_for(day: date) -> str:
+    return f"{SCHEMA_PREFIX}{day:%Y%m%d}"
+
+
+def end_of(day: date) -> datetime:
+    """The first instant after ``day`` in Hà Nội: the cut is "recorded before this"."""
+    return datetime.combine(day + timedelta(days=1), time(0), LOCAL_ZONE)
+
+
+class AsOfBusy(Exception):
+    """Another request or process is building this day now."""
+
+
+@dataclass(frozen=True)
+class Built:
+    day: date
+    schema: str
+    position: int  # the last notification id of the prefix
+    events: int  # events replayed by this build (from the base or from zero)
+    seconds: float
+    base: date | None  # the earlier day whose tables were copied, if any
+
+
+class PrefixRunner(BatchedProjectionRunner):
+    """The batched runner, stopped at a notification id."""
+
+    def __init__(self, *args: Any, stop: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stop_at = stop
+
+    def process_page(self) -> int:
+        start = self.position()
+        if start >= self.stop_at:
+            return 0
+        notifications = self.app.recorder.select_notifications(
+            start=start, limit=self.page_size, stop=self.stop_at, inclusive_of_start=False
+        )
+        if not notifications:
+            return 0
+        events = [self.app.mapper.to_domain_event(n) for n in notifications]
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            self.projection.apply(cur, self.schema, events)
+            self._advance(cur, start, notifications[-1].id)
+        return len(notifications)
+
+
+def cutoff_position(app: Application[Any], before: datetime) -> int:
+    """The id of the last notification recorded before ``before`` (0 when none).
+
+    Bisection on the ids (recorded times grow with them), then a scan of the next
+    ``DISORDER_WINDOW`` notifications: concurrent writers may commit a little out of clock
+    order, and the prefix ends at the last one recorded before the cut.
+    """
+    recorder = app.recorder
+    top = recorder.max_notification_id() or 0
+
+    def recorded(notification: Any) -> datetime:
+        return cast(datetime, app.mapper.to_domain_event(notification).timestamp)  # type: ignore[attr-defined]
+
+    def first_from(position: int) -> tuple[int, datetime] | None:
+        found = recorder.select_notifications(start=position, limit=1)
+        if not found:
+            return None
+        return found[0].id, recorded(found[0])
+
+    low, high = 0, top  # the answer lies in [low, high]
+    while low < high:
+        middle = (low + high + 1) // 2
+        probe = first_from(middle)
+        if probe is not None and probe[1] < before:
+            low = max(middle, min(probe[0], high))
+        else:
+            high = middle - 1
+    for notification in recorder.select_notifications(
+        start=low, limit=DISORDER_WINDOW, inclusive_of_start=False
+    ):
+        if recorded(notification) < before:
+            low = notification.id
+    return low
+
+
+class AsOfViews:
+    """Builds, keeps and finds the as-of schemas of one database."""
+
+    def __init__(
+        self,
+        app: Application[Any],
+        conninfo: str,
+        projections: Projections = default_projections,
+        keep: int = KEEP,
+        cut: Callable[[date], datetime] = end_of,
+    ) -> None:
+        """``cut`` turns a day into the instant its prefix stops before (tests pick one)."""
+        self.app = app
+        self.cut = cut
+        self.conninfo = conninfo
+        self.projections = projections
+        self.keep = keep
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        conn = psycopg.connect(self.conninfo, autocommit=True)
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(CATALOG)))
+        conn.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {}.built (day date PRIMARY KEY, schema text NOT NULL,"
+                " position bigint NOT NULL, version text NOT NULL, events int NOT NULL,"
+                " seconds double precision NOT NULL, built_at timestamptz NOT NULL DEFAULT now(),"
+                " used_at timestamptz NOT NULL DEFAULT now())"
+            ).format(sql.Identifier(CATALOG))
+        )
+        return conn
+
+    def ready(self, day: date) -> str | None:
+        """The schema of ``day`` when built by this code, else None (and marks it used)."""
+        with self._connect() as conn:
+            row = conn.execute(
+                sql.SQL(
+                    "UPDATE {}.built SET used_at = now() WHERE day = %s AND version = %s "
+                    "RETURNING schema"
+                ).format(sql.Identifier(CATALOG)),
+                (day, code_version()),
+            ).fetchone()
+        return str(row[0]) if row else None
+
+    def build(self, day: date) -> Built:
+        """Build ``day`` (or find it built). ``AsOfBusy`` when someone else is building it."""
+        with self._connect() as conn:
+            key = f"asof:{day.isoformat()}"
+            locked = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (key,)).fetchone()
+            if not locked or not locked[0]:
+                raise AsOfBusy(day)
+            try:
+                return self._build_locked(conn, day)
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (key,))
+
+    def _build_locked(self, conn: psycopg.Connection[Any], day: date) -> Built:
+        catalog = sql.Identifier(CATALOG)
+        started = monotonic.perf_counter()
+        schema = schema_for(day)
+        existing = conn.execute(
+            sql.SQL(
+                "SELECT position, events, seconds FROM {}.built WHERE day = %s AND version = %s"
+            ).format(catalog),
+            (day, code_version()),
+        ).fetchone()
+        if existing:
+            return Built(day, schema, existing[0], existing[1], existing[2], None)
+        position = cutoff_position(self.app, self.cut(day))
+        base = conn.execute(
+            sql.SQL(
+                "SELECT day, schema, position FROM {}.built WHERE day < %s AND version = %s "
+                "AND position <= %s ORDER BY day DESC LIMIT 1"
+            ).format(catalog),
+            (day, code_version(), position),
+        ).fetchone()
+        building = f"{schema}_building"
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(building)))
+        if base is not None:
+            copy_schema(conn, base[1], building)
+        applied = []
+        for projection in self.projections(self.app):
+            runner = PrefixRunner(
+                self.app, self.conninfo, projection, schema=building, page_size=5000,
+                stop=position,
+            )
+            try:
+                applied.append(runner.catch_up())
+            finally:
+                runner.close()
+        events = max(applied, default=0)
+        seconds = monotonic.perf_counter() - started
+        with conn.transaction():
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+            conn.execute(
+                sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
+                    sql.Identifier(building), sql.Identifier(schema)
+                )
+            )
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {}.built (day, schema, position, version, events, seconds) "
+                    "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (day) DO UPDATE SET "
+                    "schema = EXCLUDED.schema, position = EXCLUDED.position, "
+                    "version = EXCLUDED.version, events = EXCLUDED.events, "
+                    "seconds = EXCLUDED.seconds, built_at = now(), used_at = now()"
+                ).format(catalog),
+                (day, schema, position, code_version(), events, seconds),
+            )
+        self._evict(conn)
+        return Built(day, schema, position, events, seconds, base[0] if base else None)
+
+    def _evict(self, conn: psycopg.Connection[Any]) -> None:
+        """Keep the ``keep`` most recently used schemas."""
+        stale = conn.execute(
+            sql.SQL(
+                "SELECT day, schema FROM {}.built ORDER BY used_at DESC, day DESC OFFSET %s"
+            ).format(sql.Identifier(CATALOG)),
+            (self.keep,),
+        ).fetchall()
+        for day, schema in stale:
+            with conn.transaction():
+                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                    sql.Identifier(schema)))
+                conn.execute(sql.SQL("DELETE FROM {}.built WHERE day = %s").format(
+                    sql.Identifier(CATALOG)), (day,))
+
+    def drop_all(self) -> None:
+        """Forget every built schema (after a change of projection code, or in tests)."""
+        with self._connect() as conn:
+            for (schema,) in conn.execute(
+                sql.SQL("SELECT schema FROM {}.built").format(sql.Identifier(CATALOG))
+            ).fetchall():
+                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                    sql.Identifier(schema)))
+            conn.execute(sql.SQL("DELETE FROM {}.built").format(sql.Identifier(CATALOG)))
+
+
+def copy_schema(conn: psycopg.Connection[Any], source: str, target: str) -> None:
+    """Every table of ``source`` into a new schema ``target`` (structure, indexes, rows)."""
+    conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(target)))
+    tables = conn.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY tablename", (source,)
+    ).fetchall()
+    for (table,) in tables:
+        old = sql.SQL("{}.{}").format(sql.Identifier(source), sql.Identifier(table))
+        new = sql.SQL("{}.{}").format(sql.Identifier(target), sql.Identifier(table))
+        conn.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL)").format(new, old))
+        conn.execute(sql.SQL("INSERT INTO {} SELECT * FROM {}").format(new, old))
