@@ -49,8 +49,13 @@ from consumers.notices import (
     UnitName,
     from_json,
     render,
+    unique_recipients,
 )
 from consumers.outbound import CASE_EVENTS_TOPIC, DEFAULT_SCHEMA, ddl
+from feedback_core.privacy.postgres import open_vault
+from feedback_core.privacy.sealing import is_sealed
+from feedback_core.privacy.vault import PersonalDataVault, reveal_text
+from feedback_core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +111,10 @@ class NoticeDelivery:
         schema: str = DEFAULT_SCHEMA,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        personal_data: PersonalDataVault | None = None,
     ) -> None:
         self.conninfo = conninfo
+        self.personal_data = personal_data  # opens the sealed addresses at send time
         self.channels = list(channels)
         self.base_url = base_url
         self.unit_name = unit_name
@@ -173,11 +180,12 @@ class NoticeDelivery:
         assert self._pool is not None
         report = DeliveryReport()
         message = render(notice, self.base_url, self.unit_name)
+        recipients = await anyio.to_thread.run_sync(self.reveal_recipients, notice.recipients)
         lock = (LOCK_CLASS, str(notice.notice_id))
         async with self._pool.connection() as conn:
             await conn.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", lock)
             try:
-                for recipient in notice.recipients:
+                for recipient in recipients:
                     await self._deliver_to(conn, notice, message, recipient, report)
             finally:
                 await conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", lock)
@@ -187,6 +195,18 @@ class NoticeDelivery:
             report.sent, report.skipped, report.failed,
         )  # fmt: skip
         return report
+
+    def reveal_recipients(self, sealed: Sequence[Recipient]) -> tuple[Recipient, ...]:
+        """The addresses in clear, read now: an erased (or unreadable) one is left out, so
+        a citizen whose data was erased hears nothing more (docs/privacy.md)."""
+        if self.personal_data is None and any(
+            is_sealed(r.email) or is_sealed(r.phone) for r in sealed
+        ):  # the keys beside the outbound schema, the master key from the configuration
+            self.personal_data = open_vault(self.conninfo, Settings().personal_data_master)
+        vault = self.personal_data
+        opened = [(reveal_text(vault, r.email).text, reveal_text(vault, r.phone).text)
+                  for r in sealed]  # fmt: skip
+        return unique_recipients(opened)
 
     async def _deliver_to(
         self,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
@@ -32,8 +34,10 @@ def aggregates_for(
     sub: IntakeSubmission,
     calendar: BusinessCalendar,
     rules: dict[str, DeadlineRule] = DEFAULT_RULES,
+    seal: Callable[[UUID, str], str] | None = None,
 ) -> list[Aggregate]:
-    """The Rating when the citizen rated, and the Case when they complained."""
+    """The Rating when the citizen rated, and the Case when they complained; ``seal``
+    encrypts the citizen's contact for the case's event (feedback_core.privacy)."""
     case_id = case_id_for(sub.submission_id) if sub.has_complaint else None
     context = _submission_context(sub)
     found: list[Aggregate] = []
@@ -60,8 +64,8 @@ def aggregates_for(
             deadline_rule=rule.code,
             due_on=due_date(local_date(sub.submitted_at), rule, calendar).due,
             rating_id=rating_id_for(sub.submission_id) if sub.rating is not None else None,
-            contact_email=sub.contact_email,
-            contact_phone=sub.contact_phone,
+            contact_email=seal(sub.submission_id, sub.contact_email) if seal else sub.contact_email,
+            contact_phone=seal(sub.submission_id, sub.contact_phone) if seal else sub.contact_phone,
             wants_updates=sub.wants_updates,
             locale=sub.locale,
             dossier_code=sub.dossier_code,

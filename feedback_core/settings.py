@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     qr_posts_per_token_per_minute: int = Field(
         default=60, description="per QR code (one counter); 0 = no limit"
     )
+    intake_publish_timeout_s: float = Field(
+        default=3.0,
+        description="how long an intake waits for Kafka's acknowledgement before the sender "
+        "is told to try again (503); the retry carries the same submission id",
+    )
     intake_topic: str = "feedback.intake.v1"
     dlq_topic: str = "feedback.intake.dlq.v1"
     consumer_group: str = "core"
@@ -90,6 +95,12 @@ class Settings(BaseSettings):
         description="earlier checkpoint public keys still trusted (base64, comma-separated)",
     )
     audit_checkpoint_minutes: float = 60.0
+    # Citizens' personal data in events (docs/privacy.md).
+    personal_data_key: str = Field(
+        default="",
+        description="master key wrapping the per-subject data keys: base64 of 32 bytes; "
+        "empty = generated into the local folder (demo runs)",
+    )
     crash_after_store: bool = Field(
         default=False,
         description="fault injection for tests: exit after storing a batch, before the commit",
@@ -110,3 +121,10 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(32))
             path.chmod(0o600)
         return path.read_text().strip().encode()
+
+    @cached_property
+    def personal_data_master(self) -> bytes:
+        """FEEDBACK_PERSONAL_DATA_KEY, or a key generated once under the local folder."""
+        from feedback_core.privacy.postgres import master_key_from
+
+        return master_key_from(self.personal_data_key, self.local_dir)

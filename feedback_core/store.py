@@ -13,6 +13,8 @@ from psycopg.conninfo import make_conninfo
 
 from feedback_core.application import CasesApplication
 from feedback_core.legal_clock import BusinessCalendar
+from feedback_core.privacy.postgres import open_vault
+from feedback_core.privacy.vault import PersonalDataVault
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,17 @@ def open_application(db: Database, factory: Callable[[dict[str, str]], A]) -> A:
 
 
 def open_cases_application(
-    db: Database, calendar: Callable[[], BusinessCalendar] = BusinessCalendar
+    db: Database,
+    calendar: Callable[[], BusinessCalendar] = BusinessCalendar,
+    personal_data: PersonalDataVault | None = None,
 ) -> CasesApplication:
-    return open_application(db, lambda env: CasesApplication(env=env, calendar=calendar))
+    """The cases application on ``db``; citizens' personal fields sealed with keys in the
+    same database (``personal_data``, or one with the configured master key)."""
+    if personal_data is None:
+        from feedback_core.settings import Settings
+
+        personal_data = open_vault(db.conninfo, Settings().personal_data_master)
+    vault = personal_data
+    return open_application(
+        db, lambda env: CasesApplication(env=env, calendar=calendar, personal_data=vault)
+    )

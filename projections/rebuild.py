@@ -7,6 +7,7 @@ meanwhile is applied again from the new one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,12 +18,17 @@ from psycopg import sql
 from projections.runner import BatchedProjectionRunner, ViewProjection
 from projections.views import TABLES
 
+SAMPLE_ROWS = 5  # differing rows shown per table and side
+REBUILD_LOCK = 0x7265_6275  # advisory lock held by the one rebuild-and-compare at a time
+
 
 @dataclass(frozen=True)
 class TableDifference:
     table: str
     only_in_first: int
     only_in_second: int
+    first_rows: tuple[tuple[str, ...], ...] = ()  # the first rows only in the first schema
+    second_rows: tuple[tuple[str, ...], ...] = ()
 
 
 def rebuild_into(
@@ -52,8 +58,56 @@ def compare_schemas(
             only_b = conn.execute(count.format(b, a)).fetchone()
             assert only_a is not None and only_b is not None
             if only_a[0] or only_b[0]:
-                differences.append(TableDifference(table, only_a[0], only_b[0]))
+                differences.append(TableDifference(
+                    table, only_a[0], only_b[0], _sample(conn, a, b), _sample(conn, b, a)
+                ))  # fmt: skip
     return differences
+
+
+def _sample(conn: psycopg.Connection[Any], a: sql.Composable, b: sql.Composable
+            ) -> tuple[tuple[str, ...], ...]:
+    query = sql.SQL("SELECT * FROM {} EXCEPT ALL SELECT * FROM {} LIMIT {}").format(
+        a, b, sql.Literal(SAMPLE_ROWS)
+    )
+    return tuple(tuple("" if v is None else str(v) for v in row) for row in conn.execute(query))
+
+
+@dataclass(frozen=True)
+class RebuildReport:
+    events: int  # events replayed from position zero
+    rebuilt_schema: str
+    differences: list[TableDifference]
+
+
+class RebuildBusy(RuntimeError):
+    """Another rebuild-and-compare holds the lock."""
+
+
+def rebuild_and_compare(
+    app: Application[Any],
+    conninfo: str,
+    live_schema: str,
+    stage: Callable[[str], None] = lambda _: None,
+) -> RebuildReport:
+    """Replay the case views from position zero into ``<live>_rebuild`` and compare them
+    with the live ones row by row; one run at a time in the whole database (RebuildBusy).
+    ``stage`` hears "replaying", then "comparing". Used by ``feedback rebuild`` and the
+    inspector's page."""
+    from projections.case_views import CaseViews
+
+    rebuilt = f"{live_schema}_rebuild"
+    with psycopg.connect(conninfo, autocommit=True) as lock:
+        got = lock.execute("SELECT pg_try_advisory_lock(%s)", (REBUILD_LOCK,)).fetchone()
+        if not (got and got[0]):
+            raise RebuildBusy("a rebuild of the views is already running")
+        try:
+            stage("replaying")
+            count = rebuild_into(app, conninfo, CaseViews(), rebuilt)
+            stage("comparing")
+            differences = compare_schemas(conninfo, live_schema, rebuilt)
+        finally:
+            lock.execute("SELECT pg_advisory_unlock(%s)", (REBUILD_LOCK,))
+    return RebuildReport(count, rebuilt, differences)
 
 
 def swap_in(conninfo: str, rebuilt: str, live: str) -> None:

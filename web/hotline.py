@@ -39,6 +39,7 @@ from feedback_core.intake import (
 from feedback_core.local_time import LOCAL_ZONE
 from feedback_core.masking import email_for, phone_for, sees_full_contact
 from feedback_core.organisation import Counter, Office, Organisation, Unit
+from feedback_core.privacy.vault import reveal_text
 from feedback_core.roles import Role
 from web import csrf
 from web.errors import error_page
@@ -437,6 +438,7 @@ class CaseContact:
     masked: bool
     wants_updates: bool  # the citizen agreed to be called back / hear about the case
     reported_by: str  # who recorded it on the citizen's behalf (a name when staff)
+    erased: bool = False  # erased on a lawful request (docs/privacy.md)
 
 
 def case_contact(services: WebServices, case_id: UUID, role: Role | str) -> CaseContact | None:
@@ -452,9 +454,14 @@ def case_contact(services: WebServices, case_id: UUID, role: Role | str) -> Case
         return None
     if not isinstance(received, Case.Received):
         return None
-    phone, email = received.contact_phone, received.contact_email
+    vault = getattr(services.desk.app, "personal_data", None)  # sealed contact: docs/privacy.md
+    phone_field, email_field = (
+        reveal_text(vault, received.contact_phone), reveal_text(vault, received.contact_email)
+    )
+    phone, email = phone_field.text, email_field.text
+    erased = phone_field.erased or email_field.erased
     reporter = received.reported_by
-    if not (phone or email or reporter):
+    if not (phone or email or reporter or erased):
         return None
     account = services.organisation.staff.get(reporter) if reporter else None
     return CaseContact(
@@ -463,4 +470,5 @@ def case_contact(services: WebServices, case_id: UUID, role: Role | str) -> Case
         masked=bool(phone or email) and not sees_full_contact(role),
         wants_updates=received.wants_updates,
         reported_by=account.display_name if account else reporter,
+        erased=erased,
     )

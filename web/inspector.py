@@ -145,7 +145,10 @@ def inspections_of(services: WebServices) -> InspectionsApplication | None:
 
 
 def inspector_routes(services: WebServices, renderer: Renderer) -> APIRouter:
+    from web.inspector_rebuild import rebuild_routes
+
     router = APIRouter()
+    router.include_router(rebuild_routes(services, renderer))
 
     def fail(request: Request, status: int, message: str, params: dict[str, str] | None = None,
              ) -> Response:
@@ -203,6 +206,15 @@ def inspector_routes(services: WebServices, renderer: Renderer) -> APIRouter:
         contact = await anyio.to_thread.run_sync(
             case_contact, services, cid, principal.actor.role
         )
+        if contact is not None and not contact.masked and (contact.phone or contact.email):
+            await anyio.to_thread.run_sync(  # the role sees the contact in full: recorded
+                lambda: inspections.record(
+                    inspector=principal.username, role=principal.actor.role.value,
+                    inspector_unit=principal.actor.unit_id, case_id=cid,
+                    tracking_code=received.tracking_code, case_unit=latest.unit_id,
+                    at=services.clock(), as_of=moment, what="contact",
+                )
+            )
         then = as_of(steps, moment) if moment is not None else None
         context: dict[str, Any] = {
             **staff_context(request, principal),

@@ -1,0 +1,164 @@
+"""Personal data through the real store: sealed in the stored bytes, erasable with the audit
+chain still verifying, the notifier sending before the erasure and not after."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import psycopg
+import pytest
+
+from consumers.channels import EmailChannel
+from consumers.notices import CaseNotice, notice_for
+from consumers.notifier import DeliveryPolicy, DeliveryReport, NoticeDelivery
+from feedback_cli.audit_commands import audit_main
+from feedback_cli.main import parser
+from feedback_cli.privacy_commands import cmd_erase
+from feedback_core.application import CasesApplication
+from feedback_core.cases import Case
+from feedback_core.identity import case_id_for
+from feedback_core.privacy.erasures import ErasureLog
+from feedback_core.privacy.postgres import open_vault
+from feedback_core.privacy.vault import PersonalDataVault
+from feedback_core.settings import Settings
+from feedback_core.store import Database, open_application, open_cases_application
+from projections.audit_chain import AuditChainRunner
+from tests.integration.test_notifier_channels import run_async, smtp_server, smtp_settings
+from tests.unit.test_intake import submission
+
+pytestmark = pytest.mark.integration
+
+PHONE, EMAIL = "0912345678", "nguyen.thi.lan@example.vn"
+
+
+@dataclass
+class Store:
+    db: Database
+    settings: Settings
+    vault: PersonalDataVault
+    app: CasesApplication
+
+    def stored_bytes(self) -> bytes:
+        with psycopg.connect(self.db.conninfo) as conn:
+            return b"".join(bytes(r[0]) for r in conn.execute("SELECT state FROM cases_events"))
+
+    def erase(self, code: str) -> int:
+        args = parser().parse_args(["privacy", "erase", "--case", code, "--reason",
+                                    "Đơn yêu cầu xoá số 12/2026", "--basis", "NĐ 13/2023 Điều 16"])
+        return cmd_erase(self.settings, args)
+
+
+@pytest.fixture
+def store(database: Database, tmp_path: Path) -> Iterator[Store]:
+    settings = Settings(database_url=database.url, local_dir=tmp_path)
+    vault = open_vault(database.conninfo, settings.personal_data_master)
+    app = open_cases_application(database, personal_data=vault)
+    try:
+        yield Store(database, settings, vault, app)
+    finally:
+        app.close()
+
+
+def complaint(store: Store) -> tuple[Case, str]:
+    sub = submission(contact_phone=PHONE, contact_email=EMAIL, wants_updates=True)
+    store.app.record_submissions([sub])
+    case: Case = store.app.repository.get(case_id_for(sub.submission_id))
+    return case, case.tracking_code
+
+
+def test_the_contact_is_not_in_the_stored_bytes(store: Store) -> None:
+    case, _ = complaint(store)
+    raw = store.stored_bytes()
+    assert PHONE.encode() not in raw and EMAIL.encode() not in raw
+    assert b"pd1:" in raw
+    received: Any = next(iter(store.app.events.get(case.id)))
+    assert store.vault.reveal(received.contact_phone).text == PHONE
+
+
+def test_erasure_keeps_the_chain_and_leaves_the_contact_unreadable(
+    store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    case, code = complaint(store)
+    runner = AuditChainRunner(store.db.conninfo)
+    try:
+        runner.catch_up()
+    finally:
+        runner.close()
+    assert store.erase(code) == 0
+    assert store.erase(code) == 1  # already erased
+    received: Any = next(iter(store.app.events.get(case.id)))
+    assert store.vault.reveal(received.contact_phone).erased
+    assert store.vault.reveal(received.contact_email).erased
+    assert audit_main(["audit", "verify", "--quiet"], store.settings) == 0
+    log = open_application(store.db, lambda env: ErasureLog(env=env))
+    try:
+        [record] = list(log.erasures())
+    finally:
+        log.close()
+    assert (record.tracking_code, record.legal_basis) == (code, "NĐ 13/2023 Điều 16")
+    with psycopg.connect(store.db.conninfo) as conn:
+        privacy = b"".join(bytes(r[0]) for r in conn.execute("SELECT state FROM privacy_events"))
+    assert PHONE.encode() not in privacy and EMAIL.encode() not in privacy
+
+
+def test_an_old_event_with_the_contact_in_clear_still_reads(store: Store) -> None:
+    """Events written before sealing carry the contact as given: read as they are."""
+    sub = submission(contact_phone=PHONE, wants_updates=True)
+    old = CasesApplication(env=store.app.env, personal_data=None)  # the previous writer
+    try:
+        old.record_submissions([sub])
+    finally:
+        old.close()
+    received: Any = next(iter(store.app.events.get(case_id_for(sub.submission_id))))
+    assert received.contact_phone == PHONE
+    assert store.vault.reveal(received.contact_phone).text == PHONE
+
+
+def test_the_notifier_sends_before_the_erasure_and_not_after(store: Store) -> None:
+    case, code = complaint(store)
+    event = next(iter(store.app.events.get(case.id)))
+    answered = replace_notice(notice_for_answer(store, case))
+    delivery = NoticeDelivery(store.db.conninfo, [], "https://phananh.test",
+                              policy=DeliveryPolicy(attempts=1), personal_data=store.vault)
+    assert isinstance(event, Case.Received)
+    with smtp_server() as (mail, port):
+        delivery.channels = [EmailChannel(smtp_settings(port))]
+
+        async def story() -> tuple[DeliveryReport, int, DeliveryReport]:
+            try:
+                first = await delivery.deliver(answered)
+                erased = await asyncio.to_thread(store.erase, code)
+                second = await delivery.deliver(replace_notice(answered))
+                return first, erased, second
+            finally:
+                await delivery.close()
+
+        first, erased, second = run_async(story)
+        assert first.sent == 1 and erased == 0
+        assert mail.received[0].envelope_to[0] == EMAIL
+        assert (second.sent, second.failed) == (0, 0) and mail.count() == 1
+
+def notice_for_answer(store: Store, case: Case) -> CaseNotice:
+    from feedback_core.roles import Actor, Role
+
+    head = Actor("lanhdao", Role.HEAD, case.unit_id)
+    now = datetime.now(UTC)
+    case.accept(head, now, "", case.deadline_rule, now.date(), case.due_on)
+    case.trigger_event(Case.Answered, **head.stamp(now, ""), public_answer="Đã xử lý.")
+    store.app.save(case)
+    answered = list(store.app.events.get(case.id))[-1]
+    notice = notice_for(answered, case)
+    assert notice is not None and all("@" not in r.email for r in notice.recipients)
+    return notice
+
+
+def replace_notice(notice: CaseNotice) -> CaseNotice:
+    """A notice of its own (a new id), so the record of sent ones does not skip it."""
+    return replace(notice, notice_id=uuid4())
+
