@@ -1,0 +1,222 @@
+"""Figures "as of" a past moment on real PostgreSQL: what the live dashboard showed then is
+what the replay of the log's prefix shows later, after more events (steps on older cases
+included) changed today's figures; built from an earlier snapshot it equals a live replay;
+kept and built once under the advisory lock; and through the web (``?as_of=``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from feedback_core.application import CasesApplication
+from feedback_core.handling import CaseDesk
+from feedback_core.legal_clock import DEFAULT_RULES, BusinessCalendar
+from feedback_core.permissions import Action
+from feedback_core.settings import Settings
+from feedback_core.store import Database, open_cases_application
+from projections.as_of import AsOfBusy, AsOfViews, cutoff_position, end_of, schema_for
+from projections.case_views import CaseViews
+from projections.figures import FIGURE_TABLES, FiguresViews
+from projections.figures_queries import FigureQueries
+from projections.queries import ViewQueries
+from projections.rebuild import compare_schemas
+from projections.runner import BatchedProjectionRunner
+from projections.views import TABLES
+from tests.integration.test_figures import OCTOBER, TODAY, at, scenario, step
+from tests.support.qr import with_qr_codes
+from tests.unit.test_intake import submission
+from tests.web.conftest import build_test_organisation, make_desk
+from tests.web.web_doubles import NOW, FakeHealth, RecordingPublisher, log_in
+from web.app import create_app
+from web.as_of import AsOfFigureQueries, AsOfService
+from web.services import WebServices
+
+pytestmark = pytest.mark.integration
+
+DISTRICT = ["tay-ho", "nhat-tan", "quang-an", "phu-thuong"]
+
+
+@pytest.fixture
+def app(database: Database) -> Iterator[CasesApplication]:
+    application = open_cases_application(database)
+    yield application
+    application.close()
+
+
+@pytest.fixture
+def desk(app: CasesApplication) -> CaseDesk:
+    return CaseDesk(app, scope_of=lambda actor: DISTRICT, calendar=BusinessCalendar,
+                    rules=DEFAULT_RULES)
+
+
+def project(app: CasesApplication, database: Database) -> None:
+    for projection in (CaseViews(), FiguresViews()):
+        runner = BatchedProjectionRunner(app, database.conninfo, projection, page_size=7)
+        try:
+            runner.catch_up()
+        finally:
+            runner.close()
+
+
+@dataclass(frozen=True)
+class Seen:
+    totals: Any
+    by_unit: Any
+    components: Any
+    trend: Any
+    overdue: int
+    overdue_ids: list[Any]
+
+
+def seen(figures: FigureQueries) -> Seen:
+    return Seen(
+        figures.totals(DISTRICT, *OCTOBER),
+        figures.by_unit(DISTRICT, date(2026, 10, 1), TODAY),
+        figures.components(DISTRICT, *OCTOBER),
+        figures.trend(["nhat-tan"], *OCTOBER),
+        figures.overdue_count(DISTRICT, TODAY),
+        [r.case_id for r in figures.overdue_list(DISTRICT, TODAY)],
+    )
+
+
+def later_events(app: CasesApplication, desk: CaseDesk, ids: dict[str, Any]) -> None:
+    """After the moment captured: steps on older cases and a backdated October receipt."""
+    step(desk, ids["overdue"], Action.CLAIM, at(date(2026, 11, 24)))
+    step(desk, ids["overdue"], Action.START, at(date(2026, 11, 24), 10))
+    step(desk, ids["overdue"], Action.ANSWER, at(date(2026, 11, 24), 11), text="Xong.")
+    step(desk, ids["overdue"], Action.RESOLVE, at(date(2026, 11, 24), 15))
+    step(desk, ids["early"], Action.REOPEN, at(date(2026, 11, 24)), reason="Xem lại")
+    app.record_submissions([submission(submitted_at=at(date(2026, 10, 20)), rating=5)])
+
+
+def test_as_of_equals_what_the_live_figures_showed_then(
+    app: CasesApplication, desk: CaseDesk, database: Database
+) -> None:
+    ids = scenario(app, desk)
+    project(app, database)
+    views = ViewQueries(database.conninfo)
+    try:
+        live = FigureQueries(views.pool)
+        then = seen(live)
+        moment = datetime.now(UTC)
+        time.sleep(0.05)
+        later_events(app, desk, ids)
+        project(app, database)
+        now = seen(live)
+        assert now != then  # today's figures moved on
+        assert now.totals.received == then.totals.received + 1
+        assert ids["overdue"] in then.overdue_ids and ids["overdue"] not in now.overdue_ids
+
+        as_of = AsOfViews(app, database.conninfo, cut=lambda day: moment)
+        built = as_of.build(date(2026, 11, 23))
+        assert built.base is None and built.schema == schema_for(date(2026, 11, 23))
+        replayed = seen(AsOfFigureQueries(views.pool, built.schema, TODAY))
+        assert replayed == then
+
+        # Kept: found ready, not built again.
+        assert as_of.ready(date(2026, 11, 23)) == built.schema
+        again = as_of.build(date(2026, 11, 23))
+        assert (again.position, again.seconds) == (built.position, built.seconds)
+
+        # A later day starts from the kept one (its tables copied, the rest replayed) and
+        # equals the live views row for row.
+        whole = AsOfViews(app, database.conninfo, cut=lambda day: datetime.now(UTC))
+        latest = whole.build(date(2026, 11, 24))
+        assert latest.base == date(2026, 11, 23)
+        assert latest.events < built.position  # only the rest of the log was replayed
+        assert compare_schemas(database.conninfo, "views", latest.schema,
+                               TABLES + FIGURE_TABLES) == []
+        assert seen(AsOfFigureQueries(views.pool, latest.schema, TODAY)) == now
+        as_of.drop_all()
+        assert as_of.ready(date(2026, 11, 23)) is None
+    finally:
+        views.pool.close()
+
+
+def test_the_cut_is_the_recorded_time_and_builds_are_locked(
+    app: CasesApplication, database: Database
+) -> None:
+    before = datetime.now(UTC)
+    app.record_submissions([submission(rating=4) for _ in range(5)])
+    assert cutoff_position(app, before) == 0
+    top = app.recorder.max_notification_id()
+    assert cutoff_position(app, datetime.now(UTC)) == top
+    # The end of a local day: midnight in Hà Nội is 17:00 UTC the day before.
+    assert end_of(date(2026, 10, 31)) == datetime(2026, 10, 31, 17, 0, tzinfo=UTC)
+
+    views = AsOfViews(app, database.conninfo)
+    with psycopg.connect(database.conninfo, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(hashtext(%s))", ("asof:2020-01-01",))
+        with pytest.raises(AsOfBusy):
+            views.build(date(2020, 1, 1))
+    built = views.build(date(2020, 1, 1))  # recorded after that day: nothing in it
+    assert built.position == 0
+    views.drop_all()
+
+
+def test_dashboard_as_of_through_the_web(
+    app: CasesApplication, desk: CaseDesk, database: Database
+) -> None:
+    ids = scenario(app, desk)
+    project(app, database)
+    settings = Settings(secret_key="test-secret")
+    org = build_test_organisation()
+    queries = ViewQueries(database.conninfo)
+    clock = [NOW - timedelta(days=1)]  # the head looks on 22 November...
+    services = WebServices(
+        settings=settings, organisation=org, publisher=RecordingPublisher(), queries=queries,
+        health=FakeHealth(), clock=lambda: clock[0], desk=make_desk(app, org),
+        **with_qr_codes(settings),
+    )
+    web = create_app(services)
+    query = "unit=tay-ho&from=2026-10-01&to=2026-11-23"
+    try:
+        with TestClient(web, follow_redirects=False) as client:
+            log_in(client, "lanhdao.tayho")
+            shown = client.get(f"/staff/dashboard/units.csv?{query}").text
+            overdue_then = client.get(f"/staff/dashboard/overdue.csv?{query}").text
+            moment = datetime.now(UTC)
+            time.sleep(0.05)
+            clock[0] = NOW  # ... and an inspector a day later, after more events
+            later_events(app, desk, ids)
+            project(app, database)
+            assert client.get(f"/staff/dashboard/units.csv?{query}").text != shown
+
+            as_of = AsOfViews(app, database.conninfo, cut=lambda day: moment)
+            web.state.as_of = AsOfService(as_of, queries.pool)
+            first = client.get(f"/staff/dashboard?{query}&as_of=2026-11-22")
+            assert first.status_code == 503 and first.headers["retry-after"]
+            assert "Đang chuẩn bị số liệu" in first.text
+            web.state.as_of.wait(date(2026, 11, 22))
+            page = client.get(f"/staff/dashboard?{query}&as_of=2026-11-22")
+            assert page.status_code == 200
+            assert "Số liệu tại ngày 22/11/2026 (tính lại từ nhật ký sự kiện)" in page.text
+            csv_then = client.get(f"/staff/dashboard/units.csv?{query}&as_of=2026-11-22").text
+            assert list(csv.reader(io.StringIO(csv_then))) == list(
+                csv.reader(io.StringIO(shown))
+            )
+            overdue = client.get(f"/staff/dashboard/overdue.csv?{query}&as_of=2026-11-22")
+            # The rows are those of then (days overdue are counted by the live page's code).
+            rows_then = [r[:5] for r in csv.reader(io.StringIO(overdue_then))]
+            assert len(rows_then) > 1
+            assert [r[:5] for r in csv.reader(io.StringIO(overdue.text))] == rows_then
+            assert "Số liệu tại ngày" not in client.get(f"/staff/dashboard?{query}").text
+
+            for bad in ("2026-11-23", "2027-01-01", "hôm qua"):
+                refused = client.get(f"/staff/dashboard?{query}&as_of={bad}")
+                assert refused.status_code == 400
+                assert "Ngày xem lại không hợp lệ" in refused.text
+            log_in(client, "canbo.nhattan")
+            assert client.get("/staff/dashboard?as_of=2026-11-22").status_code == 403
+            as_of.drop_all()
+    finally:
+        queries.pool.close()
