@@ -17,7 +17,7 @@ documented in ``docs/asyncapi.yaml``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -53,10 +53,11 @@ class NoticeError(ValueError):
 
 @dataclass(frozen=True)
 class Recipient:
-    """A citizen who agreed to hear about the case; either field may be empty."""
+    """A citizen who agreed to hear about the case; any field may be empty."""
 
     email: str = ""
     phone: str = ""
+    zalo: str = ""  # "<OA id>:<follower id>": a follower of a ward's Zalo OA (docs/zalo.md)
 
 
 @dataclass(frozen=True)
@@ -102,20 +103,22 @@ _NOTICES: dict[type, _Mapping] = {
 NOTIFIED_EVENTS: tuple[type, ...] = tuple(_NOTICES)
 
 
-def unique_recipients(pairs: Iterable[tuple[str, str]]) -> tuple[Recipient, ...]:
-    """The case's (email, phone) pairs in order, each address once (the same citizen may
-    have complained twice and the cases been merged), without empty ones."""
+def unique_recipients(pairs: Iterable[Sequence[str]]) -> tuple[Recipient, ...]:
+    """The case's (email, phone[, zalo]) entries in order, each address once (the same
+    citizen may have complained twice and the cases been merged), without empty ones."""
     seen: set[str] = set()
     result: list[Recipient] = []
-    for raw_email, raw_phone in pairs:
-        email, phone = raw_email.strip(), raw_phone.strip()
+    for entry in pairs:
+        email, phone, zalo = (str(part).strip() for part in (*entry, "", "")[:3])
         if email.lower() in seen:
             email = ""
         if phone in seen:
             phone = ""
-        if email or phone:
-            seen.update(a for a in (email.lower(), phone) if a)
-            result.append(Recipient(email=email, phone=phone))
+        if zalo in seen:
+            zalo = ""
+        if email or phone or zalo:
+            seen.update(a for a in (email.lower(), phone, zalo) if a)
+            result.append(Recipient(email=email, phone=phone, zalo=zalo))
     return tuple(result)
 
 
@@ -164,8 +167,15 @@ def to_dict(notice: CaseNotice) -> dict[str, Any]:
         "public_text": notice.public_text,
         "due_on": notice.due_on.isoformat() if notice.due_on else None,
         "locale": notice.locale,
-        "recipients": [{"email": r.email, "phone": r.phone} for r in notice.recipients],
+        "recipients": [_recipient_dict(r) for r in notice.recipients],
     }
+
+
+def _recipient_dict(recipient: Recipient) -> dict[str, str]:
+    found = {"email": recipient.email, "phone": recipient.phone}
+    if recipient.zalo:  # only when there is one: earlier consumers see what they knew
+        found["zalo"] = recipient.zalo
+    return found
 
 
 def to_json(notice: CaseNotice) -> bytes:
@@ -193,7 +203,11 @@ def from_json(raw: bytes | str) -> CaseNotice:
             unit_id=str(data["unit_id"]),
             public_text=str(data.get("public_text") or ""),
             recipients=tuple(
-                Recipient(email=str(r.get("email") or ""), phone=str(r.get("phone") or ""))
+                Recipient(
+                    email=str(r.get("email") or ""),
+                    phone=str(r.get("phone") or ""),
+                    zalo=str(r.get("zalo") or ""),
+                )
                 for r in data["recipients"]
             ),
             locale=str(data.get("locale") or DEFAULT_LOCALE),

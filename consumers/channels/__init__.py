@@ -22,12 +22,15 @@ from consumers.channels.base import (
 )
 from consumers.channels.gateway import GatewaySettings, HttpGatewayChannel, SmsChannel, ZaloChannel
 from consumers.channels.smtp import EmailChannel, SmtpSettings
+from consumers.channels.zalo_oa import ZaloOaChannel
+from feedback_core.zalo_config import ZaloOas
 
 
 def build_channels(
     smtp: SmtpSettings | None = None,
     sms: GatewaySettings | None = None,
     zalo: GatewaySettings | None = None,
+    zalo_oas: ZaloOas | None = None,
 ) -> list[Channel]:
     """The channels that have a configuration, e-mail first."""
     channels: list[Channel] = []
@@ -37,6 +40,8 @@ def build_channels(
         channels.append(SmsChannel(sms))
     if zalo is not None and zalo.url:
         channels.append(ZaloChannel(zalo))
+    if zalo_oas:  # the wards' own OAs, for their followers (docs/zalo.md)
+        channels.append(ZaloOaChannel(zalo_oas))
     return channels
 
 
@@ -50,6 +55,7 @@ __all__ = [
     "SmsChannel",
     "SmtpSettings",
     "ZaloChannel",
+    "ZaloOaChannel",
     "build_channels",
     "international_phone",
 ]

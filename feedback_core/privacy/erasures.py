@@ -106,7 +106,11 @@ class ErasureLog(Application[UUID]):
 def subject_of_case(received: object) -> UUID:
     """Whose personal data a case holds: the subject its sealed contact names, else its
     submission (old events, written before sealing, name none)."""
-    for value in (getattr(received, "contact_phone", ""), getattr(received, "contact_email", "")):
+    for value in (
+        getattr(received, "contact_phone", ""),
+        getattr(received, "contact_email", ""),
+        getattr(received, "contact_zalo", ""),
+    ):
         subject = subject_of(value)
         if subject is not None:
             return subject
