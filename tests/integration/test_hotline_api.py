@@ -90,7 +90,11 @@ def test_calls_from_a_telephony_system_reach_the_wards_queue(platform: LivePlatf
     assert platform.core.app.recorder.max_notification_id() == 1
     case: Case = platform.core.app.repository.get(case_id)
     assert case.reported_by == "demo-1022-switchboard"
-    assert case.recipients == [("", CALLER)]
+    vault = platform.core.app.personal_data
+    assert vault is not None
+    [(email, phone)] = case.recipients
+    assert email == "" and CALLER not in phone  # stored sealed (docs/privacy.md)
+    assert vault.reveal(phone).text == CALLER
     assert CALLER not in views_text(platform) and "987654" not in views_text(platform)
 
     with httpx.Client(base_url=platform.base_url, timeout=15) as handler:
