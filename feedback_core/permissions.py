@@ -60,6 +60,27 @@ class NotAllowed(PermissionError):
     """The actor's role or scope does not allow this; the message says which."""
 
 
+class UnitAction(StrEnum):
+    """What staff do for a unit rather than to a case (the case matrix stays ``Action``)."""
+
+    ENROL_KIOSK = "enrol_kiosk"  # enrol or revoke the rating kiosk of a counter
+    ENTER_PAPER_CARDS = "enter_paper_cards"  # type in the paper satisfaction cards
+
+
+UNIT_ALLOWED: dict[UnitAction, frozenset[Role]] = {
+    UnitAction.ENROL_KIOSK: frozenset({Role.ADMIN, Role.HEAD}),
+    UnitAction.ENTER_PAPER_CARDS: frozenset({Role.HANDLER, Role.HEAD, Role.OPERATOR}),
+}
+
+
+def check_unit(actor: Actor, action: UnitAction, unit: str, scope: Collection[str]) -> None:
+    """Raise NotAllowed unless ``actor`` may do ``action`` for ``unit`` (in their subtree)."""
+    if actor.role not in UNIT_ALLOWED[action]:
+        raise NotAllowed(f"the role {actor.role.value} may not {action.value}")
+    if unit not in scope:
+        raise NotAllowed(f"{actor.username} does not cover unit {unit}")
+
+
 def check(
     actor: Actor,
     action: Action,

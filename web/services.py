@@ -14,6 +14,7 @@ from uuid import UUID
 from consumers.publisher import IntakePublisher
 from feedback_core.api_clients import ApiClients, api_clients_from
 from feedback_core.calendar_app import CalendarApplication
+from feedback_core.devices import DevicesApplication
 from feedback_core.handling import CaseDesk
 from feedback_core.inspections import InspectionsApplication
 from feedback_core.legal_clock import BusinessCalendar
@@ -86,6 +87,7 @@ class WebServices:
     qr_keyring: Keyring | None = None  # the keys that sign and check them
     inspections: InspectionsApplication | None = None  # inspectors' views, recorded (events)
     photos: PhotoStore | None = None  # citizens' photos (media.photos); None = no photo field
+    devices: DevicesApplication | None = None  # counter kiosks and paper-card batches (events)
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)  # e.g. close org_app
     _refreshing: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _qr_tokens: dict[str, str] = field(default_factory=dict, repr=False)
