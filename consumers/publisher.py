@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 import anyio
+from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 
 from feedback_core.application import CasesApplication
@@ -59,22 +60,45 @@ def producer_broker(bootstrap_servers: str) -> KafkaBroker:
     )
 
 
+class IntakeUnavailable(RuntimeError):
+    """The intake log did not acknowledge a submission in time (Kafka down or overloaded):
+    the sender is refused and asked to try again. The message may still reach the log
+    later; the retry carries the same submission id, so the core stores it once."""
+
+
 class KafkaIntakePublisher:
-    def __init__(self, bootstrap_servers: str, topic: str) -> None:
+    """Publishes to the intake topic and returns once every in-sync replica has it.
+
+    ``timeout_s`` bounds the wait for that acknowledgement (None: wait as long as the
+    client does, for tools); beyond it :class:`IntakeUnavailable` is raised, so a citizen
+    is never kept waiting while the broker is down.
+    """
+
+    def __init__(self, bootstrap_servers: str, topic: str, timeout_s: float | None = None) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.topic = topic
+        self.timeout_s = timeout_s
         self.broker = producer_broker(bootstrap_servers)
 
     async def start(self) -> None:
         await self.broker.start()
 
     async def publish(self, submission: IntakeSubmission) -> None:
-        await self.broker.publish(
-            to_json(submission),
-            topic=self.topic,
-            key=submission.unit_id.encode(),
-            headers={SCHEMA_HEADER: str(submission.schema_version)},
-        )
+        try:
+            with anyio.fail_after(self.timeout_s):
+                await self.broker.publish(
+                    to_json(submission),
+                    topic=self.topic,
+                    key=submission.unit_id.encode(),
+                    headers={SCHEMA_HEADER: str(submission.schema_version)},
+                )
+        except TimeoutError as exc:
+            raise IntakeUnavailable(
+                f"{self.topic} on {self.bootstrap_servers} did not acknowledge "
+                f"in {self.timeout_s} s"
+            ) from exc
+        except KafkaError as exc:
+            raise IntakeUnavailable(f"{self.topic} on {self.bootstrap_servers}: {exc}") from exc
 
     async def stop(self) -> None:
         await self.broker.stop()

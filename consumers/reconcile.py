@@ -17,6 +17,9 @@ the Case (``case_id_for``) when they complained, each with its version 1 stored.
 - *conflicting*: the same id published again with other content: the first one counts.
 - *dead letters*: messages that do not decode, each of which the consumer must have put on
   the DLQ topic (its ``source`` header is ``topic/partition/offset``).
+- *read models* (when the views schema exists): every Case stored is a row of
+  ``case_queue`` and every stored submission a row of ``submission_status``, nothing more;
+  a projection still behind the log explains absent rows (``behind``), nothing else does.
 """
 
 from __future__ import annotations
@@ -188,6 +191,70 @@ def created_from_submissions(conninfo: str, table: str = "cases_events") -> set[
         return {row[0] for row in conn.execute(query, (topics,))}
 
 
+# --- reading the read models ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ViewsCheck:
+    """The event store against the read models of the views schema."""
+
+    schema: str
+    cases_stored: int
+    cases_in_views: int
+    cases_missing: int  # stored, not in case_queue
+    cases_unexplained: int  # in case_queue, not stored
+    submissions_checked: int
+    submissions_missing: int  # stored, not in submission_status
+    behind: int  # notifications the case views have not applied yet
+
+    @property
+    def clean(self) -> bool:
+        return not (self.cases_missing or self.cases_unexplained or self.submissions_missing)
+
+
+def check_views(
+    conninfo: str, schema: str, submission_ids: Sequence[UUID], table: str = "cases_events"
+) -> ViewsCheck | None:
+    """Compare the stored Cases and ``submission_ids`` with the views; None when the
+    schema does not exist (no projection runs against this database)."""
+    from eventsourcing.utils import get_topic
+
+    from feedback_core.cases import Case
+
+    received = get_topic(Case.Received)
+    names = {"v": sql.Identifier(schema), "e": sql.Identifier(table)}
+    with psycopg.connect(conninfo) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
+        if exists.fetchone() is None:
+            return None
+        stored, missing = conn.execute(sql.SQL(
+            "SELECT count(*), count(*) FILTER (WHERE q.case_id IS NULL) FROM {e} e "
+            "LEFT JOIN {v}.case_queue q ON q.case_id = e.originator_id "
+            "WHERE e.originator_version = 1 AND e.topic = %s").format(**names),
+            (received,)).fetchone() or (0, 0)
+        in_views, unexplained = conn.execute(sql.SQL(
+            "SELECT count(*), count(*) FILTER (WHERE e.originator_id IS NULL) "
+            "FROM {v}.case_queue q LEFT JOIN {e} e "
+            "ON e.originator_id = q.case_id AND e.originator_version = 1").format(**names),
+        ).fetchone() or (0, 0)
+        absent = 0
+        for start in range(0, len(submission_ids), CHUNK):
+            chunk = list(submission_ids[start:start + CHUNK])
+            row = conn.execute(sql.SQL(
+                "SELECT count(*) FROM unnest(%s::uuid[]) AS s(id) WHERE NOT EXISTS "
+                "(SELECT 1 FROM {v}.submission_status t WHERE t.submission_id = s.id)"
+            ).format(**names), (chunk,)).fetchone()
+            absent += int(row[0]) if row else 0
+        head = conn.execute(sql.SQL("SELECT coalesce(max(notification_id), 0) FROM {e}")
+                            .format(**names)).fetchone()
+        position = conn.execute(sql.SQL(
+            "SELECT coalesce(max(notification_id), 0) FROM {v}.projection_position"
+        ).format(**names)).fetchone()
+    behind = max(0, int(head[0] if head else 0) - int(position[0] if position else 0))
+    return ViewsCheck(schema, int(stored), int(in_views), int(missing), int(unexplained),
+                      len(submission_ids), absent, behind)
+
+
 # --- the comparison (pure) -----------------------------------------------------------------
 
 
@@ -216,10 +283,19 @@ class Reconciliation:
     dead_letters: list[IntakeMessage] = field(default_factory=list)
     dead_letters_not_in_dlq: list[IntakeMessage] = field(default_factory=list)
     stored_without_message: int = 0
+    views: ViewsCheck | None = None
 
     @property
     def clean(self) -> bool:
-        return not self.missing and not self.dead_letters_not_in_dlq
+        views_clean = self.views is None or self.views.clean
+        return not self.missing and not self.dead_letters_not_in_dlq and views_clean
+
+    def stored_submission_ids(self, messages: Sequence[IntakeMessage]) -> list[UUID]:
+        """The submissions of ``messages`` stored whole (those the views must show)."""
+        absent = {m.message.submission.submission_id for m in self.missing
+                  if m.message.submission is not None}
+        return sorted({m.submission.submission_id for m in messages
+                       if m.submission is not None} - absent)
 
     @property
     def lost(self) -> list[Missing]:
@@ -260,6 +336,8 @@ class Reconciliation:
             "dead_letters": [message(m) for m in self.dead_letters],
             "dead_letters_not_in_dlq": [message(m) for m in self.dead_letters_not_in_dlq],
             "stored_without_message": self.stored_without_message,
+            "views": None if self.views is None else {**vars(self.views),
+                                                      "clean": self.views.clean},
             "clean": self.clean,
         }
 
@@ -318,6 +396,7 @@ class ReconcileOptions:
     dlq_topic: str = "feedback.intake.dlq.v1"
     group_id: str = "core"
     events_table: str = "cases_events"
+    views_schema: str = ""  # empty: the read models are not checked
 
 
 def reconcile(options: ReconcileOptions) -> Reconciliation:
@@ -328,7 +407,7 @@ def reconcile(options: ReconcileOptions) -> Reconciliation:
     has_poison = any(m.submission is None for m in messages)
     sources = dead_letter_sources(options.bootstrap_servers, options.dlq_topic) if has_poison \
         else set()
-    return compare(
+    result = compare(
         options.topic,
         ranges,
         messages,
@@ -337,6 +416,10 @@ def reconcile(options: ReconcileOptions) -> Reconciliation:
         sources,
         created_from_submissions(options.conninfo, options.events_table),
     )
+    if options.views_schema:
+        result.views = check_views(options.conninfo, options.views_schema,
+                                   result.stored_submission_ids(messages), options.events_table)
+    return result
 
 
 def redrive(options: ReconcileOptions, submissions: Sequence[IntakeSubmission]) -> int:

@@ -557,6 +557,7 @@ def cmd_reconcile(settings: Settings, args: argparse.Namespace) -> int:
         topic=settings.intake_topic,
         dlq_topic=settings.dlq_topic,
         group_id=settings.consumer_group,
+        views_schema=settings.views_schema,
     )
     try:
         result = reconcile(options)
@@ -606,6 +607,14 @@ def print_reconciliation(result: Any, options: Any, show: int, out: TextIO) -> N
     if result.stored_without_message:
         print(f"  {result.stored_without_message:,} rating(s)/case(s) in the store without a "
               "message in the topic (in-process intake, or beyond retention)", file=out)
+    if result.views is not None:
+        v = result.views
+        print(f"  read models ({v.schema}): {v.cases_in_views:,} of {v.cases_stored:,} stored "
+              f"cases in case_queue, {v.cases_missing:,} missing, {v.cases_unexplained:,} "
+              f"without a stored case; {v.submissions_missing:,} of "
+              f"{v.submissions_checked:,} stored submissions missing from submission_status"
+              + (f"; the projection is {v.behind:,} event(s) behind" if v.behind else ""),
+              file=out)
     if result.missing:
         print("missing (published, not stored):", file=out)
         for m in result.missing[:show]:

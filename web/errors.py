@@ -33,6 +33,7 @@ PAGES: dict[int, tuple[str, str]] = {
     ),
     405: (N_("Yêu cầu không hợp lệ"), N_("Trang này không hỗ trợ thao tác bạn vừa thực hiện.")),
     413: (N_("Nội dung quá lớn"), N_("Nội dung gửi lên quá lớn. Vui lòng rút gọn và thử lại.")),
+    503: (N_("Hệ thống đang bận"), N_("Hệ thống đang bận, xin thử lại sau ít phút.")),
     500: (
         N_("Hệ thống đang gặp sự cố"),
         N_("Hệ thống đang gặp sự cố. Vui lòng thử lại sau ít phút."),

@@ -3,9 +3,12 @@ messages around it are stored: nothing accepted is dropped, nothing blocks the l
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
+from consumers.reconcile import ReconcileOptions, reconcile
 from feedback_core.identity import tracking_code_for
 from feedback_core.intake import to_json
 from tests.integration.helpers import group_lag, wait_until
@@ -41,3 +44,62 @@ def test_poison_goes_to_the_dead_letter_topic(platform: LivePlatform) -> None:
     assert sorted(v for v, _ in dead) == sorted([b"{not json", b'{"schema_version": 99}'])
     for _, headers in dead:
         assert headers["error"] and headers["source"].decode().startswith(settings.intake_topic)
+
+
+def _envelope(**changes: object) -> bytes:
+    """A complete intake event with some fields changed after encoding."""
+    data = json.loads(to_json(submission()))
+    data.update(changes)
+    return json.dumps(data).encode()
+
+
+def test_poison_of_every_kind_between_good_messages_on_one_partition(
+    platform: LivePlatform,
+) -> None:
+    settings = platform.settings
+    bootstrap = settings.kafka_bootstrap_servers
+    goods = [submission() for _ in range(4)]
+    poison = {
+        b"\x00\xff not json at all": "malformed intake event",
+        _envelope(schema_version=2): "unsupported schema_version 2",
+        _envelope(rating=9): "rating must be an integer from 1 to 5",
+    }
+    interleaved = [to_json(goods[0])]
+    for bad, good in zip(poison, goods[1:], strict=True):
+        interleaved += [bad, to_json(good)]
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    sent = [producer.send(settings.intake_topic, key=b"nhat-tan", value=v) for v in interleaved]
+    producer.flush()
+    producer.close()
+    placed = [future.get(timeout=30) for future in sent]
+    assert len({m.partition for m in placed}) == 1, "one key, one partition"
+    partition = placed[0].partition
+
+    for good in goods:  # the good ones after each poison message are stored too
+        platform.wait_for_submission(tracking_code_for(good.submission_id))
+    wait_until(
+        lambda: group_lag(bootstrap, settings.consumer_group, settings.intake_topic) == 0,
+        60, "the consumer to commit past every poison message",
+    )
+    consumer = KafkaConsumer(
+        settings.dlq_topic, bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest", consumer_timeout_ms=5000,
+    )
+    try:
+        dead = {m.value: {k: v.decode() for k, v in m.headers} for m in consumer}
+    finally:
+        consumer.close()
+    assert set(dead) == set(poison)
+    offsets = {value: meta.offset for value, meta in zip(interleaved, placed, strict=True)}
+    for value, reason in poison.items():
+        assert reason in dead[value]["error"]
+        assert dead[value]["source"] == f"{settings.intake_topic}/{partition}/{offsets[value]}"
+
+    result = reconcile(ReconcileOptions(
+        bootstrap, settings.database_url, settings.intake_topic, settings.dlq_topic,
+        settings.consumer_group, views_schema=settings.views_schema,
+    ))
+    assert result.clean and result.stored == 4 and len(result.dead_letters) == 3
+    assert not result.dead_letters_not_in_dlq
+    assert result.views is not None and result.views.clean
+    assert result.views.cases_in_views == 4 and result.views.submissions_checked == 4

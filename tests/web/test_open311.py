@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from feedback_core.api_clients import ApiClient, ApiClients, key_digest
-from feedback_core.identity import NAMESPACE, tracking_code_for
+from feedback_core.identity import NAMESPACE, service_request_id_for, tracking_code_for
 from feedback_core.intake import Channel, ComplaintCategory
 from feedback_core.organisation import Organisation
 from feedback_core.settings import Settings
@@ -70,7 +70,7 @@ class FakeOpen311Queries(FakeQueries):
     def service_requests(self, query: RequestQuery) -> list[ServiceRequestRow]:
         self.asked.append(query)
         found = [r for r in self.requests if _selects(query, r)]
-        found.sort(key=lambda r: (-r.received_at.timestamp(), r.tracking_code))
+        found.sort(key=lambda r: (-r.received_at.timestamp(), r.service_request_id))
         return found[: query.limit]
 
 
@@ -78,7 +78,9 @@ def _selects(q: RequestQuery, r: ServiceRequestRow) -> bool:
     closed = r.status in CLOSED_STATES
     return all(
         [
-            q.codes is None or r.tracking_code in q.codes,
+            (q.ids is None and q.codes is None)
+            or r.service_request_id in (q.ids or ())
+            or r.tracking_code in (q.codes or ()),
             q.unit_ids is None or r.unit_id in q.unit_ids,
             q.received_from is None or r.received_at >= q.received_from,
             q.received_to is None or r.received_at <= q.received_to,
@@ -90,8 +92,10 @@ def _selects(q: RequestQuery, r: ServiceRequestRow) -> bool:
 
 def row(unit_id: str = "nhat-tan", days_ago: float = 3, **changes: Any) -> ServiceRequestRow:
     received = NOW - timedelta(days=days_ago)
+    submission_id = uuid4()
     values: dict[str, Any] = {
-        "tracking_code": tracking_code_for(uuid4()),
+        "service_request_id": service_request_id_for(submission_id),
+        "tracking_code": tracking_code_for(submission_id),
         "case_id": uuid4(),
         "unit_id": unit_id,
         "channel": "qr",
@@ -342,18 +346,20 @@ def test_post_publishes_an_open311_submission_and_answers_its_id(
     )
     assert answer.status_code == 200, answer.text
     [sub] = publisher.published
-    code = tracking_code_for(sub.submission_id)
+    code = tracking_code_for(sub.submission_id)  # the citizen's, in the notice only
+    public_id = service_request_id_for(sub.submission_id)
+    assert public_id != code
     if fmt == "json":
         [created] = json_of(answer)
         assert set(created) == POSTED_FIELDS
-        assert created["service_request_id"] == code and created["account_id"] == "acct-7"
+        assert created["service_request_id"] == public_id and created["account_id"] == "acct-7"
         notice = created["service_notice"]
     else:
         root = xml_root(answer)
         assert root.tag == "service_requests"
         [request] = list(root)
         assert request.tag == "request" and {c.tag for c in request} == POSTED_FIELDS
-        assert request.findtext("service_request_id") == code
+        assert request.findtext("service_request_id") == public_id
         notice = request.findtext("service_notice") or ""
     assert f"http://127.0.0.1:8000/t/{code}" in notice and "UBND phường Nhật Tân" in notice
     assert sub.channel is Channel.OPEN311
@@ -429,7 +435,7 @@ def test_the_same_client_request_id_is_one_request(
     assert ids[:3] == [expected] * 3
     assert ids[3] == uuid5(NAMESPACE, "open311:ward-app:r-1")
     assert len({ids[4], ids[5], expected}) == 3  # without a key each POST is its own
-    code = tracking_code_for(expected)
+    code = service_request_id_for(expected)
     assert first.json()[0]["service_request_id"] == code == header.json()[0]["service_request_id"]
     assert xml_root(again).findtext("request/service_request_id") == code
     assert other_client.status_code == 200 and all(p.status_code == 200 for p in plain)
@@ -531,36 +537,54 @@ def test_multipart_posts_are_read_too(api: TestClient, publisher: RecordingPubli
     assert len(publisher.published) == 1
 
 
-def test_publisher_failure_is_a_400_general_error_to_retry(
+def test_publisher_failure_is_a_503_to_retry_later(
     api: TestClient, publisher: RecordingPublisher
 ) -> None:
-    publisher.fail = True
+    publisher.fail = True  # the intake log down: refused, never accepted and dropped
     answer = api.post(url("requests.xml"), data=form(**{"attribute[client_request_id]": "x"}))
-    assert_error(answer, 400, "was not recorded", "retry")
+    assert_error(answer, 503, "was not recorded", "retry")
+    assert answer.headers["Retry-After"] == "30"
 
 
 # --- GET requests -----------------------------------------------------------------------------
 
 
-def test_listing_needs_an_api_key_but_lookup_by_id_does_not(
+def test_listing_and_lookup_are_public_and_carry_no_personal_data(
     api: TestClient, reader: FakeOpen311Queries
 ) -> None:
-    mine = row()
-    reader.requests = [mine]
+    """GeoReport v2: GET requests needs no key. Anyone reads the public id, the state, the
+    service, the unit and the dates; never the tracking code, the citizen's words, the
+    answer written to them or the address; the coordinates only to about 110 m."""
+    mine = row(status="answered", status_notes="Kính gửi bà Lan: đã xử lý.",
+               address="12 ngõ 5 Nhật Chiêu", latitude=21.081139, longitude=105.818349)
+    other = row("quang-an", days_ago=5)
+    reader.requests = [mine, other]
     for fmt in ("json", "xml"):
-        assert_error(api.get(url(f"requests.{fmt}")), 403, "listing requests needs an api_key")
         assert_error(api.get(url(f"requests.{fmt}"), params={"api_key": "wrong"}), 403)
-    found, _ = both(api, "requests", params={"service_request_id": mine.tracking_code})
-    [request] = found.json()
-    assert request["service_request_id"] == mine.tracking_code
-    assert request["description"] is None  # the citizen's words only for a client in scope
+    listed, as_xml = both(api, "requests")
+    assert [r["service_request_id"] for r in listed.json()] == [
+        mine.service_request_id, other.service_request_id]
+    assert reader.asked[0].unit_ids is None  # everyone's requests, in the 90-day window
+    by_id, _ = both(api, "requests", params={"service_request_id": mine.service_request_id})
+    alone, _ = both(api, f"requests/{mine.service_request_id}")
+    for answer in (listed, by_id, alone, as_xml):
+        assert mine.tracking_code not in answer.text and "Lan" not in answer.text
+        assert mine.description not in answer.text and "Nhật Chiêu" not in answer.text
+    [request] = alone.json()
+    assert request["service_request_id"] == mine.service_request_id
+    assert (request["description"], request["status_notes"], request["address"]) == (
+        None, None, None)
+    assert (request["lat"], request["long"]) == (21.081, 105.818)
+    assert (request["status"], request["service_code"]) == ("open", "delay")
 
 
 def test_a_request_has_every_field_of_the_specification(
     api: TestClient, reader: FakeOpen311Queries
 ) -> None:
     open_one = row(status="in_progress", received_at=datetime(2026, 11, 20, 2, 5, tzinfo=UTC),
-                   updated_at=datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
+                   updated_at=datetime(2026, 11, 21, 9, 0, tzinfo=UTC),
+                   address="Bộ phận Một cửa, 655 Lạc Long Quân", latitude=21.081139,
+                   longitude=105.818349)
     answered = row(status="closed", status_notes="Đã nhắc nhở cán bộ, xin lỗi công dân.",
                    category="attitude", unit_id="quang-an", days_ago=10)
     reader.requests = [open_one, answered]
@@ -568,7 +592,7 @@ def test_a_request_has_every_field_of_the_specification(
     first, second = as_json.json()
     assert list(first) == REQUEST_FIELDS
     assert first == {
-        "service_request_id": open_one.tracking_code,
+        "service_request_id": open_one.service_request_id,
         "status": "open",
         "status_notes": None,
         "service_name": "Chậm trễ",
@@ -579,12 +603,14 @@ def test_a_request_has_every_field_of_the_specification(
         "requested_datetime": "2026-11-20T09:05:00+07:00",
         "updated_datetime": "2026-11-21T16:00:00+07:00",
         "expected_datetime": "2026-12-07T23:59:59+07:00",
-        "address": None, "address_id": None, "zipcode": None, "lat": None, "long": None,
+        "address": "Bộ phận Một cửa, 655 Lạc Long Quân", "address_id": None, "zipcode": None,
+        "lat": 21.081139, "long": 105.818349,  # exact, to a client whose key covers the unit
         "media_url": None,
     }
     assert second["status"] == "closed"
     assert second["status_notes"] == "Đã nhắc nhở cán bộ, xin lỗi công dân."
     assert second["agency_responsible"] == "UBND phường Quảng An"
+    assert (second["address"], second["lat"], second["long"]) == (None, None, None)
     root = xml_root(as_xml)
     assert root.tag == "service_requests"
     for request in root:
@@ -603,16 +629,16 @@ def test_our_states_map_to_open_or_closed(
 ) -> None:
     mine = row(status=status)
     reader.requests = [mine]
-    [request] = api.get(url(f"requests/{mine.tracking_code}.json")).json()
+    [request] = api.get(url(f"requests/{mine.service_request_id}.json")).json()
     assert request["status"] == expected
 
 
 def test_extensions_carry_the_legal_state(api: TestClient, reader: FakeOpen311Queries) -> None:
     mine = row(status="waiting_for_citizen", channel="open311")
     reader.requests = [mine]
-    plain = api.get(url(f"requests/{mine.tracking_code}.json")).json()[0]
+    plain = api.get(url(f"requests/{mine.service_request_id}.json")).json()[0]
     assert "extended_attributes" not in plain  # the specification's fields only, by default
-    as_json, as_xml = both(api, f"requests/{mine.tracking_code}",
+    as_json, as_xml = both(api, f"requests/{mine.service_request_id}",
                            params={"extensions": "true"})
     assert as_json.json()[0]["extended_attributes"] == {
         "legal_state": "waiting_for_citizen",
@@ -632,13 +658,14 @@ def test_a_keyed_list_is_scoped_to_the_clients_subtree(
     here, there = row("nhat-tan"), row("quang-an")
     reader.requests = [here, there]
     listed = api.get(url("requests.json"), params={"api_key": WARD_KEY}).json()
-    assert [r["service_request_id"] for r in listed] == [here.tracking_code]
+    assert [r["service_request_id"] for r in listed] == [here.service_request_id]
     assert listed[0]["description"] == here.description
-    # by id, anyone gets any request (like the tracking page), the words only in scope
-    by_id = api.get(url("requests.json"), params={
-        "api_key": WARD_KEY, "service_request_id": f"{here.tracking_code},{there.tracking_code}"})
+    # by id, any request; the words only in scope
+    ids = f"{here.service_request_id},{there.service_request_id}"
+    by_id = api.get(url("requests.json"), params={"api_key": WARD_KEY, "service_request_id": ids})
     descriptions = {r["service_request_id"]: r["description"] for r in by_id.json()}
-    assert descriptions == {here.tracking_code: here.description, there.tracking_code: None}
+    assert descriptions == {
+        here.service_request_id: here.description, there.service_request_id: None}
 
 
 def test_the_default_window_is_the_last_90_days(
@@ -647,7 +674,7 @@ def test_the_default_window_is_the_last_90_days(
     recent, old = row(days_ago=89), row(days_ago=91)
     reader.requests = [recent, old]
     listed = api.get(url("requests.json"), params={"api_key": DEMO_API_KEY}).json()
-    assert [r["service_request_id"] for r in listed] == [recent.tracking_code]
+    assert [r["service_request_id"] for r in listed] == [recent.service_request_id]
     [query] = reader.asked
     assert (query.received_from, query.received_to) == (NOW - timedelta(days=90), NOW)
     assert query.limit == 1000 and query.unit_ids is not None and "tay-ho" in query.unit_ids
@@ -735,23 +762,41 @@ def test_service_request_id_overrides_every_other_filter(
     api: TestClient, reader: FakeOpen311Queries
 ) -> None:
     old_closed = row(days_ago=400, status="closed", category="attitude")
-    reader.requests = [old_closed, row()]
+    reader.requests = [old_closed, row(), row()]
     found = api.get(url("requests.json"), params={
-        "service_request_id": old_closed.tracking_code.lower().replace("-", ""),
+        "service_request_id": old_closed.service_request_id.upper(),
         "status": "open", "service_code": "delay", "start_date": "bad"})
-    assert [r["service_request_id"] for r in found.json()] == [old_closed.tracking_code]
+    assert [r["service_request_id"] for r in found.json()] == [old_closed.service_request_id]
+    two = [reader.requests[1].service_request_id, reader.requests[2].service_request_id]
+    listed = api.get(url("requests.json"), params={"service_request_id": ",".join(two)})
+    assert sorted(r["service_request_id"] for r in listed.json()) == sorted(two)
+
+
+def test_a_tracking_code_given_out_before_the_public_ids_still_finds_its_request(
+    api: TestClient, reader: FakeOpen311Queries
+) -> None:
+    """Clients that filed before the public ids hold tracking codes: they still work, typed
+    as people type them; the answer carries the public id, never the code."""
+    mine = row()
+    reader.requests = [mine, row()]
+    typed = mine.tracking_code.lower().replace("-", "")
+    for answer in (api.get(url(f"requests/{typed}.json")),
+                   api.get(url("requests.json"), params={"service_request_id": typed})):
+        assert [r["service_request_id"] for r in answer.json()] == [mine.service_request_id]
+        assert mine.tracking_code not in answer.text
 
 
 def test_one_request_by_id_in_both_formats(api: TestClient, reader: FakeOpen311Queries) -> None:
     mine = row(status="answered", status_notes="Đã trả lời.")
     reader.requests = [mine]
-    as_json, as_xml = both(api, f"requests/{mine.tracking_code}")
+    as_json, as_xml = both(api, f"requests/{mine.service_request_id}",
+                           params={"api_key": DEMO_API_KEY})
     [request] = as_json.json()
-    assert request["service_request_id"] == mine.tracking_code
-    assert request["status_notes"] == "Đã trả lời."
+    assert request["service_request_id"] == mine.service_request_id
+    assert request["status_notes"] == "Đã trả lời."  # a client in scope reads the answer
     assert [c.tag for c in xml_root(as_xml).find("request") or []] == REQUEST_FIELDS
-    lower = api.get(url(f"requests/{mine.tracking_code.lower()}.json"))
-    assert lower.json()[0]["service_request_id"] == mine.tracking_code
+    lower = api.get(url(f"requests/{mine.service_request_id.upper()}.json"))
+    assert lower.json()[0]["service_request_id"] == mine.service_request_id
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
@@ -803,13 +848,11 @@ def test_a_browser_preflight_is_answered(api: TestClient) -> None:
     assert answer.headers["access-control-allow-origin"] == "*"
 
 
-def test_public_listing_can_be_switched_on(
+def test_the_routes_serve_a_reader_given_to_them(
     open311_services: WebServices, reader: FakeOpen311Queries
 ) -> None:
-    """The specification's keyless GET requests, for a deployment that decides to publish
-    every tracking code (see docs/open311.md): still without the citizens' words."""
     app = FastAPI()
-    app.include_router(open311_routes(open311_services, public_listing=True))
+    app.include_router(open311_routes(open311_services, reader))
     reader.requests = [row("nhat-tan"), row("quang-an")]
     with TestClient(app) as public:
         listed = public.get(url("requests.json")).json()
@@ -838,7 +881,8 @@ def test_control_characters_in_stored_text_keep_the_xml_well_formed(
 ) -> None:
     mine = row(status="answered", status_notes="Đã trả lời\x0b\x01 công dân.")
     reader.requests = [mine]
-    answer = api.get(url(f"requests/{mine.tracking_code}.xml"))
+    answer = api.get(url(f"requests/{mine.service_request_id}.xml"),
+                     params={"api_key": DEMO_API_KEY})
     assert xml_root(answer).findtext("request/status_notes") == "Đã trả lời công dân."
 
 
