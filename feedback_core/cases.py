@@ -35,6 +35,8 @@ class CaseStatus(StrEnum):
 
 FINAL = frozenset({CaseStatus.REFUSED, CaseStatus.CLOSED, CaseStatus.WITHDRAWN, CaseStatus.MERGED})
 OPEN_WORK = frozenset({CaseStatus.ACCEPTED, CaseStatus.IN_PROGRESS, CaseStatus.WAITING_FOR_CITIZEN})
+# The case's answer is given: the citizen can say whether it solved the problem.
+CITIZEN_CONFIRMABLE = frozenset({CaseStatus.ANSWERED, CaseStatus.RESOLVED})
 
 
 class InvalidTransition(ValueError):
@@ -45,7 +47,7 @@ class Case(Aggregate):
     """Opened from an intake submission that carries a complaint."""
 
     class Received(Aggregate.Created):
-        class_version = 4
+        class_version = 5
         submission_id: UUID
         tracking_code: str
         channel: str
@@ -68,6 +70,7 @@ class Case(Aggregate):
         address: str
         latitude: float | None
         longitude: float | None
+        contact_zalo: str  # "<OA id>:<follower id>" (sealed like the other contacts)
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -84,6 +87,11 @@ class Case(Aggregate):
             """Version 3 had no dossier code, photo, reporter or location."""
             state.update(dossier_code="", photo_id="", reported_by="", address="",
                          latitude=None, longitude=None)
+
+        @staticmethod
+        def upcast_v4_v5(state: dict[str, Any]) -> None:
+            """Version 4 had no Zalo follower as a contact."""
+            state["contact_zalo"] = ""
 
     class Step(Aggregate.Event):
         """Base of every workflow event: who acted, for which unit, when, and why."""
@@ -141,6 +149,7 @@ class Case(Aggregate):
 
         def apply(self, case: Any) -> None:
             case.status = CaseStatus.ANSWERED
+            case.citizen_confirmed = False  # a new answer: the citizen may say so again
 
     class Resolved(Step):
         def apply(self, case: Any) -> None:
@@ -188,6 +197,17 @@ class Case(Aggregate):
     class Reopened(Step):
         def apply(self, case: Any) -> None:
             case.status = CaseStatus.IN_PROGRESS
+            case.citizen_confirmed = False
+
+    class CitizenConfirmed(Step):
+        """The citizen answered "Đã giải quyết" on the tracking page: the answer solved
+        their problem. ("Giải quyết một phần" and "Chưa giải quyết" are ``Reopened`` by the
+        citizen, with their reason.)"""
+
+        answer: str  # "resolved"
+
+        def apply(self, case: Any) -> None:
+            case.citizen_confirmed = True
 
     class DeadlineExtended(Step):
         days: int
@@ -208,13 +228,15 @@ class Case(Aggregate):
     class DuplicateAbsorbed(Step):
         duplicate_id: UUID
         duplicate_tracking_code: str
-        recipients: list[list[str]]  # [email, phone] of every citizen the duplicate had
+        # [email, phone] (or [email, phone, zalo]) of every citizen the duplicate had
+        recipients: list[list[str]]
 
         def apply(self, case: Any) -> None:
             case.duplicates.append(self.duplicate_id)
-            for email, phone in self.recipients:
-                if (email, phone) not in case.recipients:
-                    case.recipients.append((email, phone))
+            for entry in self.recipients:
+                recipient = tuple(entry)
+                if recipient not in case.recipients:
+                    case.recipients.append(recipient)
 
     @staticmethod
     def create_id(submission_id: UUID, **_: object) -> UUID:
@@ -246,6 +268,7 @@ class Case(Aggregate):
         address: str = "",
         latitude: float | None = None,
         longitude: float | None = None,
+        contact_zalo: str = "",
     ) -> None:
         self.submission_id = submission_id
         self.tracking_code = tracking_code
@@ -273,10 +296,12 @@ class Case(Aggregate):
         self.pauses: list[tuple[date, date | None]] = []
         self.extension_days = 0
         self.merged_into: UUID | None = None
-        self.recipients: list[tuple[str, str]] = (
-            [(contact_email, contact_phone)]
-            if wants_updates and (contact_email or contact_phone)
-            else []
+        # (email, phone), or (email, phone, zalo) for a Zalo follower (docs/zalo.md)
+        contact: tuple[str, ...] = (contact_email, contact_phone) + (
+            (contact_zalo,) if contact_zalo else ()
+        )
+        self.recipients: list[tuple[str, ...]] = (
+            [contact] if wants_updates and any(contact) else []
         )
         self.duplicates: list[UUID] = []
 
@@ -418,6 +443,15 @@ class Case(Aggregate):
         _require_reason(reason, "reopen")
         self.trigger_event(Case.Reopened, **by.stamp(at, reason))
 
+    def confirm_resolved(self, by: Actor, at: datetime) -> bool:
+        """The citizen says the answer solved the problem. False, and no event, when they
+        have already said so since the last answer: a second tap is not a second event."""
+        self._require(CITIZEN_CONFIRMABLE, "confirm the resolution of")
+        if getattr(self, "citizen_confirmed", False):  # getattr: older snapshots lack it
+            return False
+        self.trigger_event(Case.CitizenConfirmed, **by.stamp(at, ""), answer="resolved")
+        return True
+
     def extend_deadline(self, by: Actor, at: datetime, days: int, reason: str, due: date) -> None:
         self._require_open("extend the deadline of")
         _require_reason(reason, "extend a deadline")
@@ -446,7 +480,7 @@ class Case(Aggregate):
             **by.stamp(at, reason),
             duplicate_id=duplicate.id,
             duplicate_tracking_code=duplicate.tracking_code,
-            recipients=[[email, phone] for email, phone in duplicate.recipients],
+            recipients=[list(recipient) for recipient in duplicate.recipients],
         )
 
 

@@ -15,7 +15,7 @@ from feedback_core.cases import Case, InvalidTransition
 from feedback_core.legal_clock import BusinessCalendar, DeadlineRule, due_date_with_pauses
 from feedback_core.local_time import local_date
 from feedback_core.permissions import Action, check
-from feedback_core.roles import Actor, Role
+from feedback_core.roles import CITIZEN, Actor, Role
 
 # Accepting a complaint (thụ lý) starts the resolution period (Law on Complaints 2011).
 FOLLOW_UP_RULES = {"complaint_acceptance": "complaint_resolution"}
@@ -64,6 +64,14 @@ class CaseDesk:
             self._apply(case, actor, request, at)
         return self._save(*changed)
 
+    def confirm_resolved(self, case_id: UUID, at: datetime) -> int | None:
+        """The citizen (the tracking code is their authority) says the answer solved the
+        problem. Idempotent: None, and nothing saved, when they already said so."""
+        case = self._load(case_id)
+        if not case.confirm_resolved(CITIZEN, at):
+            return None
+        return self._save(case)
+
     def _scope(self, actor: Actor) -> Collection[str]:
         """Citizens act through their tracking code: no organisational scope."""
         return () if actor.role is Role.CITIZEN else self.scope_of(actor)
@@ -101,7 +109,11 @@ class CaseDesk:
             case a.ASK_CITIZEN:
                 case.ask_citizen(actor, at, r.text)
             case a.RECORD_REPLY:
-                closed = [*case.pauses[:-1], (case.pauses[-1][0], local_date(at))]
+                waiting = case.waiting_since is not None  # else record_reply refuses it
+                closed = (
+                    [*case.pauses[:-1], (case.pauses[-1][0], local_date(at))]
+                    if waiting else case.pauses
+                )
                 case.record_reply(actor, at, r.text, self._due(case, pauses=closed))
             case a.ANSWER:
                 case.answer(actor, at, r.text)
@@ -126,6 +138,8 @@ class CaseDesk:
             case a.REOPEN:
                 case.reopen(actor, at, r.reason)
             case a.EXTEND:
+                if r.days <= 0:
+                    raise InvalidTransition("an extension must add at least one day")
                 due = self._due(case, extra=r.days, today=local_date(at))
                 case.extend_deadline(actor, at, r.days, r.reason, due)
             case _:  # VIEW and MERGE never reach here

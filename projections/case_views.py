@@ -9,6 +9,7 @@ from uuid import UUID
 from psycopg import Cursor, sql
 
 from feedback_core.cases import Case
+from feedback_core.identity import service_request_id_for
 from feedback_core.ratings import Rating
 from projections.case_workflow import Patch, fold_patches, timeline_row
 
@@ -79,6 +80,23 @@ def _case_row(event: Case.Received) -> dict[str, Any]:
     }
 
 
+_INSERT_OPEN311 = """
+INSERT INTO {schema}.open311_request (case_id, service_request_id, address, latitude, longitude)
+VALUES (%(case_id)s, %(service_request_id)s, %(address)s, %(latitude)s, %(longitude)s)
+ON CONFLICT (case_id) DO NOTHING
+"""
+
+
+def _open311_row(event: Case.Received) -> dict[str, Any]:
+    return {
+        "case_id": event.originator_id,
+        "service_request_id": service_request_id_for(event.submission_id),
+        "address": event.address,
+        "latitude": event.latitude,
+        "longitude": event.longitude,
+    }
+
+
 _INSERT_TIMELINE = """
 INSERT INTO {schema}.case_timeline
     (case_id, version, at, kind, actor, actor_role, actor_unit, reason, text, public)
@@ -105,6 +123,8 @@ class CaseViews:
         # After the ratings: the queue row takes the score from submission_status, which
         # holds it even when a page boundary fell between a rating and its case.
         self._run(cur, schema, _INSERT_QUEUE, cases)
+        received = [e for e in events if isinstance(e, Case.Received)]
+        self._run(cur, schema, _INSERT_OPEN311, [_open311_row(e) for e in received])
         self._run(cur, schema, _INSERT_TIMELINE, [r for e in events if (r := timeline_row(e))])
         self._apply_patches(cur, schema, fold_patches(events))
 

@@ -46,6 +46,7 @@ TIMELINE: dict[type, TimelineEntry] = {
     Case.Escalated: TimelineEntry("escalated", False),
     Case.Withdrawn: TimelineEntry("withdrawn", True),
     Case.Reopened: TimelineEntry("reopened", True),
+    Case.CitizenConfirmed: TimelineEntry("citizen_confirmed", True),
     Case.DeadlineExtended: TimelineEntry("extended", True, lambda e: str(e.due_on)),
     Case.MergedInto: TimelineEntry("merged", True, lambda e: e.primary_tracking_code),
     Case.DuplicateAbsorbed: TimelineEntry(

@@ -1,8 +1,9 @@
 """Read-side queries for the Open311 GeoReport v2 API (web/open311, docs/open311.md).
 
-A service request is a submission whose case exists: ``submission_status`` (keyed on the
-tracking code, which is the ``service_request_id``) joined to ``case_queue``. A rating
-without a complaint has no case and is no service request. The schema is a parameter and
+A service request is a case: ``case_queue`` joined to ``open311_request`` (its public
+``service_request_id`` and the place it is about). A rating without a complaint has no case
+and is no service request. The tracking code is read too, for the client that filed the
+request and lookups by it, but it is never the public id. The schema is a parameter and
 every value is a bound parameter.
 """
 
@@ -28,7 +29,8 @@ MAX_RESULTS = 1000  # "first 1000 requests returned" (GeoReport v2, Response Vol
 
 @dataclass(frozen=True)
 class ServiceRequestRow:
-    tracking_code: str
+    service_request_id: str  # public (feedback_core.identity.service_request_id_for)
+    tracking_code: str  # private to the citizen: never in a public answer
     case_id: UUID
     unit_id: str
     channel: str
@@ -39,13 +41,17 @@ class ServiceRequestRow:
     updated_at: datetime
     due_on: date
     status_notes: str | None = None  # the public answer, or the reasons of a refusal
+    address: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 @dataclass(frozen=True)
 class RequestQuery:
     """What a GET requests call selects. ``None`` means "any" for each filter."""
 
-    codes: tuple[str, ...] | None = None  # tracking codes (service_request_id)
+    ids: tuple[str, ...] | None = None  # service_request_id
+    codes: tuple[str, ...] | None = None  # tracking codes (requests filed before the ids)
     unit_ids: tuple[str, ...] | None = None  # the caller's scope
     received_from: datetime | None = None  # inclusive
     received_to: datetime | None = None  # inclusive
@@ -77,9 +83,19 @@ class Open311Queries:
             "note_kinds": list(_NOTE_KINDS),
             "limit": max(0, min(query.limit, MAX_RESULTS)),
         }
+        wanted: list[sql.Composable] = []
+        if query.ids is not None:
+            wanted.append(sql.SQL("o.service_request_id = ANY(%(ids)s)"))
+            params["ids"] = list(query.ids)
         if query.codes is not None:
-            where.append(sql.SQL("s.tracking_code = ANY(%(codes)s)"))
+            wanted.append(
+                sql.SQL(
+                    "q.case_id IN (SELECT case_id FROM {} WHERE tracking_code = ANY(%(codes)s))"
+                ).format(self._table("submission_status"))
+            )
             params["codes"] = list(query.codes)
+        if wanted:
+            where.append(sql.SQL("({})").format(sql.SQL(" OR ").join(wanted)))
         if query.unit_ids is not None:
             where.append(sql.SQL("q.unit_id = ANY(%(units)s)"))
             params["units"] = list(query.unit_ids)
@@ -97,22 +113,24 @@ class Open311Queries:
         elif query.closed is False:
             where.append(sql.SQL("q.status <> ALL(%(closed_states)s)"))
         statement = sql.SQL(
-            """SELECT q.tracking_code, q.case_id, q.unit_id, q.channel, q.category,
-                      q.description, q.status, q.received_at, q.updated_at, q.due_on,
+            """SELECT o.service_request_id, q.tracking_code, q.case_id, q.unit_id,
+                      q.channel, q.category, q.description, q.status, q.received_at,
+                      q.updated_at, q.due_on,
                       (SELECT CASE t.kind WHEN 'answered' THEN t.text
                                           WHEN 'refused' THEN t.reason END
                          FROM {timeline} AS t
                         WHERE t.case_id = q.case_id AND t.public
                           AND t.kind = ANY(%(note_kinds)s)
-                        ORDER BY t.version DESC LIMIT 1) AS status_notes
-                 FROM {status} AS s
-                 JOIN {queue} AS q ON q.case_id = s.case_id
+                        ORDER BY t.version DESC LIMIT 1) AS status_notes,
+                      o.address, o.latitude, o.longitude
+                 FROM {queue} AS q
+                 JOIN {open311} AS o ON o.case_id = q.case_id
                 WHERE {where}
-                ORDER BY q.received_at DESC, q.tracking_code
+                ORDER BY q.received_at DESC, o.service_request_id
                 LIMIT %(limit)s"""
         ).format(
             timeline=self._table("case_timeline"),
-            status=self._table("submission_status"),
+            open311=self._table("open311_request"),
             queue=self._table("case_queue"),
             where=sql.SQL(" AND ").join(where),
         )

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from psycopg import Connection, sql
 
-TABLES = ("case_queue", "submission_status", "case_timeline", "projection_position")
+TABLES = (
+    "case_queue", "submission_status", "case_timeline", "open311_request", "projection_position"
+)
 # Bump when the DDL changes: a schema of another version is dropped and replayed from zero.
-VIEWS_VERSION = 3
+VIEWS_VERSION = 4
 
 _DDL = (
     """CREATE TABLE IF NOT EXISTS {schema}.case_queue (
@@ -47,6 +49,9 @@ _DDL = (
     """CREATE INDEX IF NOT EXISTS case_queue_open_by_due
         ON {schema}.case_queue (due_on, received_at, case_id)
         WHERE status NOT IN ('refused', 'closed', 'withdrawn', 'merged')""",
+    # Open311's GET requests without a unit: the newest in a window of received_at.
+    """CREATE INDEX IF NOT EXISTS case_queue_by_received
+        ON {schema}.case_queue (received_at DESC)""",
     # Search in the citizen's words (ILIKE '%...%'): trigrams (pg_trgm, a trusted extension).
     """CREATE EXTENSION IF NOT EXISTS pg_trgm""",
     """CREATE INDEX IF NOT EXISTS case_queue_text_trgm
@@ -76,6 +81,14 @@ _DDL = (
         status text NOT NULL,
         received_at timestamptz NOT NULL,
         due_on date)""",
+    # Open311 (web/open311, docs/open311.md): the public id of every case (not the tracking
+    # code, which stays the citizen's) and the place it is about, when a channel gave one.
+    """CREATE TABLE IF NOT EXISTS {schema}.open311_request (
+        case_id uuid PRIMARY KEY,
+        service_request_id text NOT NULL UNIQUE,
+        address text NOT NULL,
+        latitude double precision,
+        longitude double precision)""",
     """CREATE TABLE IF NOT EXISTS {schema}.projection_position (
         projection text PRIMARY KEY,
         notification_id bigint NOT NULL)""",

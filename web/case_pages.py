@@ -18,6 +18,7 @@ from feedback_core.permissions import Action, NotAllowed
 from projections.queries import QueueRow, TimelineRow
 from web import csrf
 from web.badges import WorkingDays, badges
+from web.case_place import case_place
 from web.errors import error_page
 from web.flash import flash
 from web.hotline import case_contact
@@ -87,6 +88,7 @@ def case_routes(services: WebServices, renderer: Renderer) -> APIRouter:
             case_contact, services, row.case_id, principal.actor.role
         )  # the citizen's contact, masked for roles that do not call back
         photo_id = await anyio.to_thread.run_sync(case_photo_id, services, row.case_id)
+        place = await anyio.to_thread.run_sync(case_place, services, row.case_id)
         context = {
             **staff_context(request, principal),
             "row": row,
@@ -106,6 +108,7 @@ def case_routes(services: WebServices, renderer: Renderer) -> APIRouter:
             "channel": label(CHANNEL_LABELS, row.channel),
             "contact": contact,
             "photo": bool(photo_id) and services.photos is not None,
+            "place": place,  # an Open311 request's address and coordinates
         }
         return no_store(renderer.render(request, "case.html", context))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 from uuid import uuid4
@@ -15,7 +15,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from feedback_core.cases import CaseStatus, InvalidTransition
+from feedback_core.cases import CITIZEN_CONFIRMABLE, CaseStatus, InvalidTransition
 from feedback_core.handling import CaseChanged, UnknownCase
 from feedback_core.handling import Request as DeskRequest
 from feedback_core.identity import normalise_tracking_code, tracking_code_for
@@ -67,7 +67,7 @@ QR_GONE = N_("Mã QR này đã ngừng sử dụng. Vui lòng quét mã mới t�
 QR_GONE_TITLE = N_("Mã QR đã ngừng sử dụng")
 UNKNOWN_CODE_TITLE = N_("Không tìm thấy mã theo dõi")
 CHECK_FIELDS = N_("Vui lòng kiểm tra lại các mục được đánh dấu bên dưới.")
-BAD_CODE = N_("Mã theo dõi không hợp lệ. Mã gồm 10 chữ và số, ví dụ 7KQ2M-9XH4T.")
+BAD_CODE = N_("Mã theo dõi không hợp lệ. Mã gồm 12 chữ và số, ví dụ 7KQ2-M9XH-4TBC.")
 UNKNOWN_CODE = N_("Không tìm thấy mã theo dõi. Vui lòng kiểm tra lại mã trên màn hình xác nhận.")
 EMPTY_REASON = N_("Vui lòng cho biết vì sao phản ánh chưa được giải quyết.")
 EMPTY_REPLY = N_("Vui lòng nhập nội dung trả lời.")
@@ -99,7 +99,7 @@ DONE_MESSAGES = {
     "confirmed": N_("Cảm ơn bạn đã xác nhận phản ánh đã được giải quyết."),
 }
 # The case's answer is given: the citizen can say whether it solved the problem.
-CONFIRMABLE = frozenset({CaseStatus.ANSWERED, CaseStatus.RESOLVED})
+CONFIRMABLE = CITIZEN_CONFIRMABLE
 # "Giải quyết một phần" and "Chưa giải quyết" both reopen the case; the reason recorded
 # starts with the citizen's verdict so the handler reads it in the case's history.
 REOPEN_OUTCOMES = {
@@ -310,9 +310,11 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
                 photo_again=again,
             )
         if not await stored(photo) or not await published(submission):
-            return render_form(
+            busy = render_form(
                 request, place, form, notice=NOT_RECEIVED, status_code=503, photo_again=again
             )
+            busy.headers["Retry-After"] = "60"  # the same submission id is sent again
+            return busy
         code = tracking_code_for(submission.submission_id)
         return RedirectResponse(f"/t/{code}?new=1", status_code=303)
 
@@ -356,6 +358,7 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
         public = [describe(org, t, public=True) for t in timeline if t.public]
         questions = [t.text for t in public if t.row.kind == "citizen_asked"]
         state = case.status if case else ""
+        confirmed = citizen_confirmed(timeline)
         context = {
             "code": code,
             "status": status,
@@ -363,7 +366,8 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
             **_names(org, status),
             "case": case,
             "timeline": public,
-            "can_confirm": state in CONFIRMABLE,
+            "can_confirm": state in CONFIRMABLE and not confirmed,
+            "confirmed": state in CONFIRMABLE and confirmed,
             "waiting": state == CaseStatus.WAITING_FOR_CITIZEN,
             "question": questions[-1] if questions else "",
             "done": done if done in DONE_MESSAGES else "",
@@ -381,11 +385,7 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
         """The public tracking page. On an answered or resolved case it asks whether the
         problem was solved: "Giải quyết một phần" and "Chưa giải quyết" post to
         ``/t/{code}/reopen`` (the case reopens with the citizen's reason); "Đã giải quyết"
-        is a link to ``?done=confirmed`` that only thanks the citizen.
-
-        TODO: the core has no event for a citizen confirming the answer solved the problem,
-        so that confirmation is not recorded (nor counted in any report); record it once
-        feedback_core has such an event (e.g. a CitizenConfirmed on the case)."""
+        posts to ``/t/{code}/confirm`` (a ``CitizenConfirmed`` event on the case)."""
         normal = normalise_tracking_code(code)
         if not normal:
             return error_page(renderer, request, 404, BAD_CODE, UNKNOWN_CODE_TITLE)
@@ -395,6 +395,49 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
             return error_page(renderer, request, 404, UNKNOWN_CODE, UNKNOWN_CODE_TITLE)
         case, timeline = await _case_of(status) if status else (None, [])
         return render_tracking(request, normal, status, case, timeline, new=is_new, done=done)
+
+    @router.post("/t/{code}/confirm")
+    async def confirm_resolved(request: Request, code: str) -> Response:
+        """"Đã giải quyết": recorded once; a second tap records nothing and lands on the
+        same thanks."""
+        normal = normalise_tracking_code(code)
+        if not normal:
+            return error_page(renderer, request, 404, BAD_CODE, UNKNOWN_CODE_TITLE)
+        if _too_large(request):
+            return error_page(renderer, request, 413)
+        status = await _lookup(normal, quiet=False)
+        case, timeline = await _case_of(status)
+        if status is None or case is None:
+            return error_page(renderer, request, 404, UNKNOWN_CODE, UNKNOWN_CODE_TITLE)
+        back = f"/t/{normal}"
+        thanks = RedirectResponse(f"{back}?done=confirmed", status_code=303)
+        if citizen_confirmed(timeline):
+            return thanks
+        desk = services.desk
+        if desk is None:
+            raise RuntimeError("this web app was started without the case desk")
+        notification_id: int | None = None
+        for attempt in range(2):  # a concurrent tap: once more, on the case as it is now
+            try:
+                notification_id = await anyio.to_thread.run_sync(
+                    desk.confirm_resolved, case.case_id, services.clock()
+                )
+                break
+            except CaseChanged:
+                if attempt:
+                    return error_page(
+                        renderer, request, 409, CASE_CHANGED, CASE_CHANGED_TITLE,
+                        back_url=back, back_label=RELOAD,
+                    )
+            except InvalidTransition:
+                return error_page(
+                    renderer, request, 422, NOT_NOW, back_url=back, back_label=RELOAD
+                )
+            except UnknownCase:
+                return error_page(renderer, request, 404, UNKNOWN_CODE, UNKNOWN_CODE_TITLE)
+        if notification_id is not None:
+            await anyio.to_thread.run_sync(queries.wait_for, notification_id)
+        return thanks
 
     @router.post("/t/{code}/{step}")
     async def citizen_step(request: Request, code: str, step: str) -> Response:
@@ -454,6 +497,17 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
         return RedirectResponse(f"{back}?done={DONE_OF[step]}", status_code=303)
 
     return router
+
+
+def citizen_confirmed(timeline: Sequence[TimelineRow]) -> bool:
+    """Whether the citizen said "Đã giải quyết" after the last answer or reopening."""
+    confirmed = False
+    for row in timeline:
+        if row.kind == "citizen_confirmed":
+            confirmed = True
+        elif row.kind in ("answered", "reopened"):
+            confirmed = False
+    return confirmed
 
 
 def _too_large(request: Request, limit: int = MAX_FORM_BYTES) -> bool:

@@ -123,6 +123,7 @@ TIMELINE_LABELS: dict[str, str] = {
     "escalated": N_("Đã báo cáo lãnh đạo"),
     "withdrawn": N_("Công dân rút phản ánh"),
     "reopened": N_("Đã mở lại"),
+    "citizen_confirmed": N_("Công dân xác nhận đã được giải quyết"),
     "extended": N_("Gia hạn đến"),
     "merged": N_("Gộp vào phản ánh"),
     "absorbed": N_("Gộp phản ánh trùng"),

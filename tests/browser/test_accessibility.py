@@ -12,11 +12,15 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, Response, expect
 
+from feedback_core.handling import Request as DeskRequest
+from feedback_core.permissions import Action
+from feedback_core.roles import Actor, Role
 from tests.support.platform import LivePlatform
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -110,9 +114,23 @@ def test_citizen_and_login_pages_have_no_serious_axe_violations(
     assert serious_violations(page, axe) == [], "login page in English"
 
 
+def page_weight(browser: Browser, url: str) -> dict[str, int]:
+    """Every byte Chromium received for a page (HTML, CSS, script, icons), on a cold
+    cache: headers and bodies as transferred, by URL."""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
+    page = context.new_page()
+    responses: list[Response] = []
+    page.on("response", lambda response: responses.append(response))
+    page.goto(url, wait_until="networkidle")
+    sizes = {}
+    for response in responses:
+        transferred = response.request.sizes()
+        sizes[response.url] = transferred["responseBodySize"] + transferred["responseHeadersSize"]
+    context.close()
+    return sizes
+
+
 def test_qr_page_weighs_under_100_kb(platform: LivePlatform, browser: Browser) -> None:
-    """Every byte Chromium received for the QR page (HTML, CSS, script, icons), on a
-    cold cache: headers and bodies as transferred."""
     context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
     page = context.new_page()
     page.goto(platform.base_url + "/")
@@ -120,17 +138,66 @@ def test_qr_page_weighs_under_100_kb(platform: LivePlatform, browser: Browser) -
     assert href and re.match(r"^/q/", href)
     context.close()
 
-    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
-    page = context.new_page()
-    responses: list[Response] = []
-    page.on("response", lambda response: responses.append(response))
-    page.goto(platform.base_url + href, wait_until="networkidle")
-    sizes = {}
-    for response in responses:
-        transferred = response.request.sizes()
-        sizes[response.url] = transferred["responseBodySize"] + transferred["responseHeadersSize"]
-    context.close()
+    sizes = page_weight(browser, platform.base_url + href)
     total = sum(sizes.values())
     print(f"QR page weight: {total} bytes in {len(sizes)} responses: {sizes}")
     assert len(sizes) >= 2  # the page and its stylesheet at least
     assert total < PAGE_BUDGET_BYTES, sizes
+
+
+def answered_case(platform: LivePlatform, browser: Browser) -> str:
+    """A complaint sent from the QR page, answered by the head (a 4,000-character answer):
+    its tracking code."""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
+    page = context.new_page()
+    open_qr_page(page, platform)
+    page.get_by_text("Hài lòng", exact=True).click()
+    page.fill("#description", "Phòng chờ thiếu ghế ngồi, " * 150)
+    page.select_option("#category", "facilities")
+    page.get_by_role("button", name="Gửi đánh giá").click()
+    code = page.locator("p.code").inner_text().strip()
+    context.close()
+    platform.wait_for_submission(code)
+    status = platform.services.queries.submission(code)
+    desk = platform.services.desk
+    assert status is not None and status.case_id is not None and desk is not None
+    head = Actor("lanhdao.tayho", Role.HEAD, "tay-ho")
+    answer = ("Đơn vị đã bổ sung ghế ngồi tại phòng chờ của Bộ phận Một cửa. " * 70)[:4000]
+    notification = 0
+    for request in (DeskRequest(Action.ACCEPT), DeskRequest(Action.ANSWER, text=answer)):
+        version: int = desk.app.repository.get(status.case_id).version
+        notification = desk.act(status.case_id, version, head, request, datetime.now(UTC))
+    platform.services.queries.wait_for(notification)
+    return code
+
+
+def test_tracking_page_weighs_under_100_kb(platform: LivePlatform, browser: Browser) -> None:
+    """The heaviest tracking page a citizen gets: an answered case with its long answer on
+    the timeline and the three "was it solved?" forms."""
+    code = answered_case(platform, browser)
+    sizes = page_weight(browser, f"{platform.base_url}/t/{code}")
+    total = sum(sizes.values())
+    print(f"Tracking page weight: {total} bytes in {len(sizes)} responses: {sizes}")
+    assert len(sizes) >= 2
+    assert total < PAGE_BUDGET_BYTES, sizes
+
+
+def test_resolved_is_one_tap_recorded_and_accessible(
+    platform: LivePlatform, browser: Browser, axe_phone: Page, axe: str
+) -> None:
+    code = answered_case(platform, browser)
+    page = axe_phone
+    page.goto(f"{platform.base_url}/t/{code}")
+    assert serious_violations(page, axe) == [], "tracking page asking whether it was solved"
+    page.get_by_role("button", name="Đã giải quyết", exact=True).click()
+    expect(page.locator("#done")).to_contain_text("Cảm ơn bạn đã xác nhận")
+    expect(page.locator(".timeline")).to_contain_text("Công dân xác nhận đã được giải quyết")
+    expect(page.get_by_role("button", name="Đã giải quyết", exact=True)).to_have_count(0)
+    again = page.request.post(f"{platform.base_url}/t/{code}/confirm")  # a second tap
+    assert again.ok and "Cảm ơn bạn đã xác nhận" in again.text()
+    page.goto(f"{platform.base_url}/t/{code}")
+    expect(page.locator("#confirmed")).to_be_visible()
+    status = platform.services.queries.submission(code)
+    assert status is not None and status.case_id is not None
+    kinds = [row.kind for row in platform.services.queries.timeline(status.case_id)]
+    assert kinds.count("citizen_confirmed") == 1

@@ -129,7 +129,7 @@ def test_a_handlers_day(platform: LivePlatform, desk: Page, phone: Page) -> None
     phone.goto(f"{platform.base_url}/t/{code}")
     expect(phone.locator("#status")).to_have_text("Đã giải quyết")
     expect(phone.locator(".timeline")).to_contain_text("28/11/2026")
-    expect(phone.get_by_role("link", name="Đã giải quyết", exact=True)).to_be_visible()
+    expect(phone.get_by_role("button", name="Đã giải quyết", exact=True)).to_be_visible()
     expect(phone.locator("summary", has_text="Giải quyết một phần")).to_be_visible()
     expect(phone.locator("summary", has_text="Chưa giải quyết")).to_be_visible()
     assert "Nguyễn Thị Lan" not in phone.content()  # no officer's name for the citizen

@@ -4,6 +4,7 @@ the read side's SQL (projections.open311_queries) on real projected views."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -14,7 +15,7 @@ import pytest
 
 from feedback_core.application import CasesApplication
 from feedback_core.cases import Case
-from feedback_core.identity import case_id_for, tracking_code_for
+from feedback_core.identity import case_id_for, service_request_id_for, tracking_code_for
 from feedback_core.intake import Channel, ComplaintCategory, IntakeSubmission
 from feedback_core.roles import CITIZEN, Actor, Role
 from feedback_core.store import Database, open_cases_application
@@ -39,8 +40,9 @@ def post_form(client_request_id: str) -> dict[str, str]:
     return {
         "api_key": DEMO_KEY,
         "service_code": "second_trip",
-        "lat": "21.0811",
-        "long": "105.8183",
+        "lat": "21.081139",
+        "long": "105.818349",
+        "address_string": "Bộ phận Một cửa phường Nhật Tân",
         "email": "lan@example.vn",
         "description": COMPLAINT,
         "attribute[unit]": "nhat-tan",
@@ -57,13 +59,22 @@ def test_a_posted_request_comes_back_open_from_the_views(platform: LivePlatform)
         posted = api.post("/requests.json", data=post_form("integration-1"))
         assert posted.status_code == 200, posted.text
         [created] = posted.json()
-        code = created["service_request_id"]
-        assert f"/t/{code}" in created["service_notice"]
+        public_id = created["service_request_id"]
+        # The tracking code is the citizen's: in the notice to the filing client only.
+        found = re.search(r"/t/([0-9A-Z-]+)", created["service_notice"])
+        assert found is not None
+        code = found.group(1)
+        assert public_id != code
 
         platform.wait_for_submission(code)
-        wait_until(lambda: api.get(f"/requests/{code}.json").status_code == 200, 30, "the case")
-        [request] = api.get(f"/requests/{code}.json", params={"extensions": "true"}).json()
+        wait_until(lambda: api.get(f"/requests/{public_id}.json").status_code == 200, 30,
+                   "the case")
+        answer = api.get(f"/requests/{public_id}.json", params={"extensions": "true"})
+        assert code not in answer.text
+        [request] = answer.json()
         assert list(request)[:-1] == REQUEST_FIELDS
+        assert request["service_request_id"] == public_id
+        assert (request["lat"], request["long"], request["address"]) == (21.081, 105.818, None)
         assert request["status"] == "open"
         assert request["service_code"] == "second_trip"
         assert request["agency_responsible"] == "UBND phường Nhật Tân"
@@ -73,17 +84,22 @@ def test_a_posted_request_comes_back_open_from_the_views(platform: LivePlatform)
         assert request["extended_attributes"]["legal_state"] == "received"
         assert request["extended_attributes"]["channel"] == "open311"
 
+        public = api.get("/requests.json")  # GeoReport v2: no key needed to list
+        assert public.status_code == 200 and code not in public.text
+        assert public_id in [r["service_request_id"] for r in public.json()]
         listed = api.get("/requests.xml", params={"api_key": DEMO_KEY})
         root = ET.fromstring(listed.content)
         assert root.tag == "service_requests"
-        [mine] = [r for r in root if r.findtext("service_request_id") == code]
+        [mine] = [r for r in root if r.findtext("service_request_id") == public_id]
         assert [c.tag for c in mine] == REQUEST_FIELDS
         assert mine.findtext("description") == COMPLAINT  # the demo app's district
+        assert (mine.findtext("lat"), mine.findtext("long")) == ("21.081139", "105.818349")
+        assert mine.findtext("address") == "Bộ phận Một cửa phường Nhật Tân"
         closed = api.get("/requests.json", params={"api_key": DEMO_KEY, "status": "closed"})
         assert closed.json() == []
 
         again = api.post("/requests.json", data=post_form("integration-1"))
-        assert again.json()[0]["service_request_id"] == code  # a retried POST is one request
+        assert again.json()[0]["service_request_id"] == public_id  # a retry is one request
 
     settings = platform.settings
     assert topic_size(settings.kafka_bootstrap_servers, settings.intake_topic) == 2
@@ -154,6 +170,8 @@ def test_the_read_side_selects_and_explains_like_the_specification(
     reopened, reopened_id = record(app, 4)
     resolved, resolved_id = record(app, 5)
     old, _ = record(app, 100)
+    placed, _ = record(app, 101, address="Quầy 1, Bộ phận Một cửa", latitude=21.0811,
+                       longitude=105.8183)
     rating_only, _ = record(app, 1, description="")
     steps(app, answered_id, "accept", "note", "answer")
     steps(app, refused_id, "refuse")
@@ -181,6 +199,10 @@ def test_the_read_side_selects_and_explains_like_the_specification(
                      received_to=NOW - timedelta(days=1, hours=1)) == [answered, refused]
         by_code = reader.service_requests(RequestQuery(codes=(old, rating_only, answered)))
         assert [r.tracking_code for r in by_code] == [answered, old]  # ids: any date
+        [where] = reader.service_requests(RequestQuery(codes=(placed,)))
+        assert (where.address, where.latitude, where.longitude) == (
+            "Quầy 1, Bộ phận Một cửa", 21.0811, 105.8183)
+        assert (by_code[0].address, by_code[0].latitude) == ("", None)
         notes = {r.tracking_code: r.status_notes
                  for r in reader.service_requests(RequestQuery(codes=tuple(everything)))}
         assert notes == {
@@ -194,6 +216,10 @@ def test_the_read_side_selects_and_explains_like_the_specification(
         assert (row.status, row.unit_id, row.channel, row.category) == (
             "refused", "quang-an", "qr", "delay")
         assert row.updated_at > row.received_at
+        assert row.service_request_id == service_request_id_for(refused_id)
+        public_ids = (row.service_request_id, service_request_id_for(answered_id))
+        by_id = reader.service_requests(RequestQuery(ids=public_ids, codes=(old,)))
+        assert [r.tracking_code for r in by_id] == [answered, refused, old]
     finally:
         runner.close()
         views.close()

@@ -292,7 +292,7 @@ def test_bulk_assignment_reports_each_case(
     result = desk_client.post("/staff/queue/assign", data=data)
     assert result.status_code == 200
     rows = {
-        re.findall(r"[0-9A-Z]{5}-[0-9A-Z]{5}", row)[0]: row
+        re.findall(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", row)[0]: row
         for row in re.findall(r'<tr class="(?:ok|failed)">(.*?)</tr>', result.text, re.S)
     }
     assert "Đã giao" in rows[accepted_code]

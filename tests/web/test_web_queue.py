@@ -15,7 +15,8 @@ TODAY = date(2026, 11, 23)  # Monday; NOW is 10:30 that day in Hà Nội
 
 
 def codes_in(html: str) -> list[str]:
-    return re.findall(r'<a href="/staff/cases/[0-9a-f-]+">([0-9A-Z]{5}-[0-9A-Z]{5})</a>', html)
+    code = r"([0-9A-Z]{4}(?:-[0-9A-Z]{4}){2})"
+    return re.findall(r'<a href="/staff/cases/[0-9a-f-]+">' + code + "</a>", html)
 
 
 def test_badges_due_today_overdue_waiting_transfer_escalated(

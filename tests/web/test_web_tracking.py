@@ -159,11 +159,9 @@ def test_not_resolved_reopens_the_case(desk_client: TestClient, store: CasesAppl
     staff_steps(desk_client, cid, ("accept", {}), ("claim", {}),
                 ("answer", {"text": "Đã chấn chỉnh cán bộ."}))
     page = desk_client.get(f"/t/{code}").text
-    assert "Đã giải quyết</a>" in page and "Chưa giải quyết</summary>" in page
+    assert "Đã giải quyết</button>" in page and "Chưa giải quyết</summary>" in page
     assert "Đã chấn chỉnh cán bộ." in page
-    assert 'href="/t/' + code + '?done=confirmed"' in page
-    confirmed = desk_client.get(f"/t/{code}?done=confirmed").text
-    assert "Cảm ơn bạn đã xác nhận" in confirmed
+    assert f'action="/t/{code}/confirm?lang=vi"' in page
     empty = desk_client.post(f"/t/{code}/reopen", data={"version": hidden(page, "version")})
     assert empty.status_code == 422
     assert "Vui lòng cho biết vì sao phản ánh chưa được giải quyết." in empty.text
@@ -207,15 +205,55 @@ def test_partly_resolved_reopens_with_the_citizens_reason(
     assert case.status == "in_progress"
 
 
-def test_resolved_only_thanks_the_citizen(
+def citizen_confirmations(store: CasesApplication, case_id: UUID) -> list[Case.CitizenConfirmed]:
+    return [e for e in store.events.get(case_id) if isinstance(e, Case.CitizenConfirmed)]
+
+
+def test_resolved_is_recorded_once_and_shown_on_both_timelines(
     desk_client: TestClient, store: CasesApplication
 ) -> None:
     cid, code = open_case(store)
     staff_steps(desk_client, cid, ("accept", {}), ("claim", {}), ("answer", {"text": "Xong."}))
-    before: int = store.repository.get(cid).version
-    thanks = desk_client.get(f"/t/{code}?done=confirmed&lang=en").text
+    done = desk_client.post(f"/t/{code}/confirm?lang=en")
+    assert done.status_code == 303 and done.headers["location"] == f"/t/{code}?done=confirmed"
+    [confirmation] = citizen_confirmations(store, cid)
+    assert (confirmation.answer, confirmation.actor_role) == ("resolved", "citizen")
+    case: Case = store.repository.get(cid)
+    assert case.status == "answered"  # the handler still resolves and closes the case
+    thanks = desk_client.get(done.headers["location"]).text
     assert "Thank you for confirming" in thanks
-    assert store.repository.get(cid).version == before  # no domain event exists for it yet
+    history = thanks.split('id="history-heading"')[1]
+    assert "The citizen confirmed the problem was solved" in history
+    assert 'id="confirm-yes"' not in thanks  # answered: nothing more to tap
+    again = desk_client.post(f"/t/{code}/confirm")  # a second tap, or the back button
+    assert again.status_code == 303 and again.headers["location"] == f"/t/{code}?done=confirmed"
+    assert len(citizen_confirmations(store, cid)) == 1
+    later = desk_client.get(f"/t/{code}").text
+    assert 'id="confirmed"' in later and 'id="confirm-yes"' not in later
+    log_in(desk_client, "canbo.nhattan")
+    staff_page = desk_client.get(f"/staff/cases/{cid}?lang=vi").text
+    assert "Công dân xác nhận đã được giải quyết" in staff_page
+
+
+def test_a_new_answer_may_be_confirmed_again_and_a_reopened_case_not(
+    desk_client: TestClient, store: CasesApplication
+) -> None:
+    cid, code = open_case(store)
+    staff_steps(desk_client, cid, ("accept", {}), ("claim", {}), ("answer", {"text": "Xong."}))
+    assert desk_client.post(f"/t/{code}/confirm").status_code == 303
+    version = str(store.repository.get(cid).version)
+    reopened = desk_client.post(
+        f"/t/{code}/reopen", data={"version": version, "outcome": "not", "text": "Lại bị hẹn"}
+    )
+    assert reopened.status_code == 303
+    refused = desk_client.post(f"/t/{code}/confirm")
+    assert refused.status_code == 422 and "Tải lại trang" in refused.text
+    staff_steps(desk_client, cid, ("answer", {"text": "Đã trả hồ sơ."}))
+    assert 'id="confirm-yes"' in desk_client.get(f"/t/{code}").text
+    assert desk_client.post(f"/t/{code}/confirm").status_code == 303
+    assert len(citizen_confirmations(store, cid)) == 2
+    unknown = tracking_code_for(uuid4())
+    assert desk_client.post(f"/t/{unknown}/confirm").status_code == 404
 
 
 def test_a_stale_citizen_page_is_409(desk_client: TestClient, store: CasesApplication) -> None:
@@ -244,3 +282,18 @@ def test_citizen_steps_only_on_a_case_in_the_right_state(
     unknown = tracking_code_for(uuid4())
     answer = desk_client.post(f"/t/{unknown}/reopen", data={"version": "1", "text": "x"})
     assert answer.status_code == 404
+
+
+def test_staff_see_the_place_a_request_is_about(
+    desk_client: TestClient, store: CasesApplication
+) -> None:
+    cid, code = open_case(store, address="Bộ phận Một cửa, 655 Lạc Long Quân",
+                          latitude=21.081139, longitude=105.818349)
+    plain, _ = open_case(store)
+    log_in(desk_client, "canbo.nhattan")
+    page = desk_client.get(f"/staff/cases/{cid}?lang=vi").text
+    place = page.split('id="case-place">')[1].split("</dd>")[0]
+    assert "Bộ phận Một cửa, 655 Lạc Long Quân" in place and "21.081139, 105.818349" in place
+    assert 'id="case-place"' not in desk_client.get(f"/staff/cases/{plain}").text
+    desk_client.cookies.clear()
+    assert "Lạc Long Quân" not in desk_client.get(f"/t/{code}").text  # staff only

@@ -1,10 +1,15 @@
-"""GET requests: the filters of GeoReport v2 and the service request each case becomes."""
+"""GET requests: the filters of GeoReport v2 and the service request each case becomes.
+
+What anyone may read (``public``) and what only an Open311 client covering the case's unit
+reads is decided in ``request_data``; docs/open311.md says why.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
+from uuid import UUID
 
 from feedback_core.identity import normalise_tracking_code
 from feedback_core.intake import ComplaintCategory
@@ -15,6 +20,8 @@ from web.open311.catalogue import category_names, legal_state_names
 from web.open311.errors import bad_request, bilingual
 from web.open311.formats import Data, end_of_day, w3c
 
+# Coordinates shown to the public: 3 decimals, about 110 m (a block, not a house).
+PUBLIC_COORDINATE_DECIMALS = 3
 WINDOW = timedelta(days=90)  # the default range, and the longest one may ask for
 STATUSES = ("open", "closed")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -109,9 +116,16 @@ def list_query(
 
 
 def by_ids(ids: Sequence[str]) -> RequestQuery:
-    """Requests by their ids (tracking codes, typed as people type them)."""
-    codes = {normalise_tracking_code(i) for i in ids} - {""}
-    return RequestQuery(codes=tuple(sorted(codes)))
+    """Requests by their ``service_request_id``; a tracking code (the id this server gave
+    before it had public ids, typed as people type it) finds its request too."""
+    public: set[str] = set()
+    codes: set[str] = set()
+    for text in ids:
+        try:
+            public.add(str(UUID(text.strip())))
+        except ValueError:
+            codes.add(normalise_tracking_code(text))
+    return RequestQuery(ids=tuple(sorted(public)), codes=tuple(sorted(codes - {""})))
 
 
 def _first(params: dict[str, list[str]], name: str) -> str:
@@ -127,29 +141,33 @@ def request_data(
     row: ServiceRequestRow,
     org: Organisation,
     *,
-    with_description: bool,
+    in_scope: bool,
     with_extensions: bool,
 ) -> dict[str, Data]:
-    """One ``request`` element, in the specification's order of fields."""
+    """One ``request`` element, in the specification's order of fields.
+
+    ``in_scope``: the caller is an Open311 client whose key covers the case's unit. Anyone
+    else gets no personal data: not the citizen's words, not the answer written to them,
+    not the address, and the coordinates rounded to about 110 m. Never the tracking code."""
     service_name, _ = category_names(row.category)
     unit = org.units.get(row.unit_id)
     data: dict[str, Data] = {
-        "service_request_id": row.tracking_code,
+        "service_request_id": row.service_request_id,
         "status": open_or_closed(row.status),
-        "status_notes": row.status_notes or None,
+        "status_notes": (row.status_notes or None) if in_scope else None,
         "service_name": service_name,
         "service_code": row.category,
-        "description": row.description if with_description else None,
+        "description": row.description if in_scope else None,
         "agency_responsible": unit.name_vi if unit else row.unit_id,
         "service_notice": None,
         "requested_datetime": w3c(row.received_at),
         "updated_datetime": w3c(row.updated_at),
         "expected_datetime": end_of_day(row.due_on),
-        "address": None,
+        "address": (row.address or None) if in_scope else None,
         "address_id": None,
         "zipcode": None,
-        "lat": None,
-        "long": None,
+        "lat": _coordinate(row.latitude, in_scope),
+        "long": _coordinate(row.longitude, in_scope),
         "media_url": None,
     }
     if with_extensions:
@@ -163,3 +181,9 @@ def request_data(
             "channel": row.channel,
         }
     return data
+
+
+def _coordinate(value: float | None, exact: bool) -> float | None:
+    if value is None or exact:
+        return value
+    return round(value, PUBLIC_COORDINATE_DECIMALS)

@@ -2,8 +2,9 @@
 
 Every answer, errors included, is in the format the path asks for (``.json``; XML for
 ``.xml`` and anything else); no error here becomes one of the HTML error pages of the rest
-of the app. Reads are public like the tracking page; listing without a
-``service_request_id`` and the citizens' own words need an api_key (see ``public_listing``).
+of the app. Reads are public, as the specification has them: a request's public
+``service_request_id`` is not its tracking code (the citizen's private authority on the
+tracking page), and what anyone reads carries no personal data (``querying.request_data``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from feedback_core.api_clients import ApiClient
-from feedback_core.identity import normalise_tracking_code, tracking_code_for
+from feedback_core.identity import service_request_id_for, tracking_code_for
 from feedback_core.intake import ComplaintCategory
 from feedback_core.settings import DEMO_API_CLIENTS
 from projections.open311_queries import (
@@ -44,7 +45,7 @@ from web.open311.errors import (
 )
 from web.open311.formats import MIME_TYPES, Data, Format, render, render_errors, w3c
 from web.open311.posting import Accepted, PostedForm, accept
-from web.open311.querying import by_ids, list_query, request_data, values
+from web.open311.querying import by_ids, list_query, request_data
 from web.services import WebServices, load_api_clients
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ KIND = "open311"  # the ApiClient kind that may use this API
 MAX_BODY_BYTES = 100_000  # 4,000 Vietnamese characters percent-encoded are about 36 kB
 MAX_FIELDS = 200
 PUBLISH_TIMEOUT_SECONDS = 15
+RETRY_AFTER_SECONDS = 30  # told to a client whose request the intake log did not take
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 METHODS_OF = {"discovery": "GET", "services": "GET", "requests": "GET POST", "tokens": "GET"}
 PREFLIGHT = {
@@ -79,6 +81,8 @@ class Open311Route(APIRoute):
                 response = await handler(request)
             except Open311Error as exc:
                 response = render_errors(exc.items, exc.status, fmt)
+                if exc.status == 503:
+                    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
             except Exception:
                 log.exception("Open311 %s %s failed", request.method, request.url.path)
                 response = render_errors([ErrorItem(400, GENERAL_ERROR)], 400, fmt)
@@ -98,19 +102,10 @@ def parse_format(fmt: str) -> Format:
         ) from None
 
 
-def open311_routes(
-    services: WebServices,
-    reader: Open311Reader | None = None,
-    *,
-    public_listing: bool = False,
-) -> APIRouter:
+def open311_routes(services: WebServices, reader: Open311Reader | None = None) -> APIRouter:
     """The GeoReport v2 endpoints.
 
     ``reader``: the requests read side; by default the views behind ``services.queries``.
-    ``public_listing``: whether ``GET requests`` without ``service_request_id`` answers
-    without an api_key. Off, because a tracking code is the citizen's authority on the
-    tracking page (reply, reopen): a public list of every code would hand that authority to
-    anyone. Lookups by id stay public, like the tracking page.
     """
     router = APIRouter(prefix=BASE_PATH, route_class=Open311Route)
     resolved: list[Open311Reader] = [reader] if reader is not None else []
@@ -157,9 +152,7 @@ def open311_routes(
         org = services.organisation
         scope = set(org.subtree(client.unit_id)) if client else set()
         return [
-            request_data(
-                row, org, with_description=row.unit_id in scope, with_extensions=extensions
-            )
+            request_data(row, org, in_scope=row.unit_id in scope, with_extensions=extensions)
             for row in rows
         ]
 
@@ -228,11 +221,12 @@ def open311_routes(
             idempotency_key=request.headers.get("idempotency-key", ""),
         )
         await publish(accepted)
-        code = tracking_code_for(accepted.submission.submission_id)
+        submission_id = accepted.submission.submission_id
         data: Data = [
             {
-                "service_request_id": code,
-                "service_notice": notice(accepted, code),
+                "service_request_id": service_request_id_for(submission_id),
+                # The tracking code goes to the filing client only, for the citizen.
+                "service_notice": notice(accepted, tracking_code_for(submission_id)),
                 "account_id": accepted.account_id,
             }
         ]
@@ -245,12 +239,15 @@ def open311_routes(
                 await services.publisher.publish(submission)
         except Exception:
             log.exception("publishing Open311 submission %s failed", submission.submission_id)
-            raise bad_request(
+            raise Open311Error(  # 503 + Retry-After: the intake log is down, try again
+                503,
                 bilingual(
-                    "Chưa ghi nhận được phản ánh; vui lòng gửi lại (cùng client_request_id)",
-                    "the request was not recorded; retry it (with the same client_request_id "
-                    "or Idempotency-Key, it stays one request)",
-                )
+                    "Hệ thống đang bận, chưa ghi nhận được phản ánh; vui lòng gửi lại sau ít "
+                    "phút (cùng client_request_id)",
+                    "the service is busy and the request was not recorded; retry it in a few "
+                    "minutes (with the same client_request_id or Idempotency-Key, it stays "
+                    "one request)",
+                ),
             ) from None
 
     def notice(accepted: Accepted, code: str) -> str:
@@ -268,14 +265,6 @@ def open311_routes(
         f = parse_format(fmt)
         params = multi(request)
         client = caller(_first(params, "api_key") or header_key(request))
-        listing = not values(params.get("service_request_id", []))
-        if listing and client is None and not public_listing:
-            raise forbidden(
-                bilingual(
-                    "Cần api_key để liệt kê phản ánh (tra cứu theo service_request_id thì không)",
-                    "listing requests needs an api_key; asking by service_request_id does not",
-                )
-            )
         org = services.organisation
         scope = org.subtree(client.unit_id) if client else None
         query = list_query(params, services.clock(), scope)
@@ -288,8 +277,7 @@ def open311_routes(
         f = parse_format(fmt)
         params = multi(request)
         client = caller(_first(params, "api_key") or header_key(request))
-        code = normalise_tracking_code(request_id)
-        rows = await fetch(by_ids([code])) if code else []
+        rows = await fetch(by_ids([request_id]))
         if not rows:
             raise not_found(
                 bilingual(
