@@ -52,6 +52,7 @@ from consumers.notices import (
     unique_recipients,
 )
 from consumers.outbound import CASE_EVENTS_TOPIC, DEFAULT_SCHEMA, ddl
+from feedback_core.privacy.keyed import address_hasher
 from feedback_core.privacy.postgres import open_vault
 from feedback_core.privacy.sealing import is_sealed
 from feedback_core.privacy.vault import PersonalDataVault, reveal_text
@@ -112,9 +113,12 @@ class NoticeDelivery:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         personal_data: PersonalDataVault | None = None,
+        address_hash: Callable[[str], str] | None = None,
     ) -> None:
         self.conninfo = conninfo
         self.personal_data = personal_data  # opens the sealed addresses at send time
+        # outbound.sent/failed keep a keyed hash of the address, never the address
+        self._address_hash = address_hash
         self.channels = list(channels)
         self.base_url = base_url
         self.unit_name = unit_name
@@ -200,12 +204,15 @@ class NoticeDelivery:
         """The addresses in clear, read now: an erased (or unreadable) one is left out, so
         a citizen whose data was erased hears nothing more (docs/privacy.md)."""
         if self.personal_data is None and any(
-            is_sealed(r.email) or is_sealed(r.phone) for r in sealed
+            is_sealed(r.email) or is_sealed(r.phone) or is_sealed(r.zalo) for r in sealed
         ):  # the keys beside the outbound schema, the master key from the configuration
             self.personal_data = open_vault(self.conninfo, Settings().personal_data_master)
         vault = self.personal_data
-        opened = [(reveal_text(vault, r.email).text, reveal_text(vault, r.phone).text)
-                  for r in sealed]  # fmt: skip
+        opened = [
+            (reveal_text(vault, r.email).text, reveal_text(vault, r.phone).text,
+             reveal_text(vault, r.zalo).text)
+            for r in sealed
+        ]  # fmt: skip
         return unique_recipients(opened)
 
     async def _deliver_to(
@@ -218,7 +225,7 @@ class NoticeDelivery:
     ) -> None:
         channels = [c for c in self.channels if c.can_reach(recipient)]
         if not channels:
-            address = recipient.email or recipient.phone
+            address = recipient.email or recipient.phone or recipient.zalo
             error = "no configured channel can reach this recipient"
             await self._record_failure(conn, notice, address, NO_CHANNEL, 0, error, report)
             return
@@ -241,6 +248,13 @@ class NoticeDelivery:
                 await self._record_failure(
                     conn, notice, address, channel.name, attempts, failure, report
                 )
+
+    def hashed(self, address: str) -> str:
+        """How the record names an address: HMAC with a key from the master key (the
+        configured one unless given), so de-duplication works and nothing is readable."""
+        if self._address_hash is None:
+            self._address_hash = address_hasher(Settings().personal_data_master)
+        return self._address_hash(address)
 
     def _expired(self, notice: CaseNotice) -> bool:
         max_age = self.policy.max_age
@@ -269,11 +283,11 @@ class NoticeDelivery:
     async def _was_sent(
         self, conn: AsyncConnection[Any], notice: CaseNotice, address: str, channel: str
     ) -> bool:
-        cur = await conn.execute(
+        cur = await conn.execute(  # rows written before hashing name the address in clear
             sql.SQL(
-                "SELECT 1 FROM {} WHERE notice_id = %s AND recipient = %s AND channel = %s"
+                "SELECT 1 FROM {} WHERE notice_id = %s AND recipient = ANY(%s) AND channel = %s"
             ).format(self._sent),
-            (notice.notice_id, address, channel),
+            (notice.notice_id, [self.hashed(address), address], channel),
         )
         return await cur.fetchone() is not None
 
@@ -285,8 +299,9 @@ class NoticeDelivery:
                 "INSERT INTO {} (notice_id, recipient, channel, case_id, kind) "
                 "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
             ).format(self._sent),
-            (notice.notice_id, address, channel, notice.case_id, notice.kind.value),
-        )
+            (notice.notice_id, self.hashed(address), channel, notice.case_id,
+             notice.kind.value),
+        )  # fmt: skip
 
     async def _record_failure(
         self,
@@ -306,8 +321,9 @@ class NoticeDelivery:
                 "attempts = f.attempts + EXCLUDED.attempts, error = EXCLUDED.error, "
                 "last_failed_at = now()"
             ).format(t=self._failed),
-            (notice.notice_id, address, channel, notice.case_id, notice.tracking_code,
-             notice.kind.value, attempts, error[:1000]),
+            (notice.notice_id, self.hashed(address), channel, notice.case_id,
+             notice.tracking_code, notice.kind.value, attempts,
+             (error.replace(address, mask(address)) if address else error)[:1000]),
         )  # fmt: skip
         report.failed += 1
         report.failures.append(f"{channel}: {error}")

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
+from uuid import UUID
 
 import anyio
 import psycopg
@@ -35,6 +36,7 @@ from eventsourcing.application import Application
 from psycopg import Connection, sql
 
 from consumers.notices import NOTIFIED_EVENTS, CaseNotice, notice_for, to_json
+from feedback_core.privacy.keyed import AddressHasher
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,8 @@ _DDL = (
         updated_at timestamptz NOT NULL DEFAULT now())""",
     # What the notifier sent: one row per notice, address and channel, written before the
     # Kafka offset is committed; a re-delivered notice finds its rows and is skipped.
+    # ``recipient`` is a keyed hash of the address ("ah1:...", docs/privacy.md); rows
+    # written before hashing hold it in clear until an erasure hashes them.
     """CREATE TABLE IF NOT EXISTS {schema}.sent (
         notice_id uuid NOT NULL,
         recipient text NOT NULL,
@@ -87,6 +91,49 @@ def ddl(schema: str = DEFAULT_SCHEMA) -> list[sql.Composed]:
         sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(name),
         *(sql.SQL(statement).format(schema=name) for statement in _DDL),  # type: ignore[arg-type]
     ]
+
+
+HASH_PREFIX = AddressHasher.PREFIX
+ERASED_ERROR = "(đã xoá theo yêu cầu)"  # an erased case's failure text: it may name the address
+
+
+def forget_case_addresses(
+    conn: Connection[Any], case_id: UUID, hashed: Callable[[str], str],
+    schema: str = DEFAULT_SCHEMA,
+) -> int:
+    """On erasure: a case's rows in ``sent`` and ``failed`` keep only keyed hashes (old clear
+    addresses hashed in place) and its failures lose their error text. Returns the rows
+    changed. Idempotent; the caller commits."""
+    changed = 0
+    for table in ("sent", "failed"):
+        name = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+        clear = conn.execute(
+            sql.SQL(
+                "SELECT DISTINCT recipient FROM {} WHERE case_id = %s AND recipient NOT LIKE %s"
+            ).format(name),
+            (case_id, f"{HASH_PREFIX}%"),
+        ).fetchall()
+        for (address,) in clear:
+            # a hashed twin may exist (a failure retried after the upgrade): keep one row
+            conn.execute(
+                sql.SQL(
+                    "DELETE FROM {t} c WHERE c.case_id = %s AND c.recipient = %s AND EXISTS "
+                    "(SELECT 1 FROM {t} h WHERE h.notice_id = c.notice_id "
+                    "AND h.channel = c.channel AND h.recipient = %s)"
+                ).format(t=name),
+                (case_id, address, hashed(address)),
+            )
+            changed += conn.execute(
+                sql.SQL("UPDATE {} SET recipient = %s WHERE case_id = %s AND recipient = %s")
+                .format(name),
+                (hashed(address), case_id, address),
+            ).rowcount
+    failed = sql.SQL("{}.failed").format(sql.Identifier(schema))
+    changed += conn.execute(
+        sql.SQL("UPDATE {} SET error = %s WHERE case_id = %s AND error <> %s").format(failed),
+        (ERASED_ERROR, case_id, ERASED_ERROR),
+    ).rowcount
+    return changed
 
 
 def create_outbound_schema(conn: Connection[Any], schema: str = DEFAULT_SCHEMA) -> None:

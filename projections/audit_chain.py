@@ -45,7 +45,9 @@ from feedback_core.audit.verification import (
 )
 
 AUDIT_SCHEMA = "audit"
-APPLICATIONS = ("cases", "organisation", "calendar", "qrcodes", "inspections")
+APPLICATIONS = (
+    "cases", "organisation", "calendar", "qrcodes", "inspections", "privacy", "devices"
+)
 _LOCK = "audit-chain:"
 
 _DDL = (

@@ -37,11 +37,29 @@ def rebuild_into(
     """Drop ``schema``, replay the whole log into it; returns the events applied."""
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+    return replay_into(app, conninfo, projection, schema)
+
+
+def replay_into(
+    app: Application[Any], conninfo: str, projection: ViewProjection, schema: str
+) -> int:
+    """Replay the whole log through ``projection`` into ``schema`` as it is (another
+    projection's tables beside it are kept); returns the events applied."""
     runner = BatchedProjectionRunner(app, conninfo, projection, schema=schema, page_size=5000)
     try:
         return runner.catch_up()
     finally:
         runner.close()
+
+
+def has_tables(conninfo: str, schema: str, tables: tuple[str, ...]) -> bool:
+    with psycopg.connect(conninfo) as conn:
+        found = conn.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = %s AND table_name = ANY(%s)",
+            (schema, list(tables)),
+        ).fetchone()
+    return found is not None and found[0] == len(tables)
 
 
 def compare_schemas(
@@ -91,9 +109,13 @@ def rebuild_and_compare(
 ) -> RebuildReport:
     """Replay the case views from position zero into ``<live>_rebuild`` and compare them
     with the live ones row by row; one run at a time in the whole database (RebuildBusy).
-    ``stage`` hears "replaying", then "comparing". Used by ``feedback rebuild`` and the
-    inspector's page."""
+    When the live schema holds the figures tables, the figures projection (with the
+    application's calendar, as ``figures_beside`` runs it) is replayed beside them and its
+    tables compared too. ``stage`` hears "replaying", then "comparing". Used by
+    ``feedback rebuild`` and the inspector's page."""
     from projections.case_views import CaseViews
+    from projections.figures import FIGURE_TABLES
+    from projections.figures_runner import figures_projection
 
     rebuilt = f"{live_schema}_rebuild"
     with psycopg.connect(conninfo, autocommit=True) as lock:
@@ -103,8 +125,12 @@ def rebuild_and_compare(
         try:
             stage("replaying")
             count = rebuild_into(app, conninfo, CaseViews(), rebuilt)
+            tables: tuple[str, ...] = TABLES
+            if has_tables(conninfo, live_schema, FIGURE_TABLES):
+                replay_into(app, conninfo, figures_projection(app), rebuilt)
+                tables = TABLES + FIGURE_TABLES
             stage("comparing")
-            differences = compare_schemas(conninfo, live_schema, rebuilt)
+            differences = compare_schemas(conninfo, live_schema, rebuilt, tables)
         finally:
             lock.execute("SELECT pg_advisory_unlock(%s)", (REBUILD_LOCK,))
     return RebuildReport(count, rebuilt, differences)

@@ -15,6 +15,7 @@ from uuid import UUID
 from feedback_core.cases import Case
 
 if TYPE_CHECKING:
+    import psycopg
     from psycopg_pool import ConnectionPool
 
     from web.services import WebServices
@@ -66,6 +67,17 @@ class PhotoStore(Protocol):
 
     def get(self, sha256: str) -> Photo | None: ...
 
+    def delete(self, sha256: str) -> bool: ...
+
+
+def delete_photo(conn: psycopg.Connection[Any], sha256: str) -> bool:
+    """Delete a photo for good (an erasure, docs/privacy.md); False when it was not there
+    (never sent, already deleted, or no photo was ever stored). The caller commits. The
+    store keeps one row per content, so a byte-identical photo of another case goes too."""
+    if conn.execute("SELECT to_regclass('media.photos')").fetchone() in (None, (None,)):
+        return False
+    return conn.execute("DELETE FROM media.photos WHERE sha256 = %s", (sha256,)).rowcount > 0
+
 
 class PostgresPhotoStore:
     """``media.photos`` (created if missing); the same photo sent twice is stored once."""
@@ -109,6 +121,10 @@ class PostgresPhotoStore:
             return None
         return Photo(sha256, str(row[0]), bytes(row[1]))
 
+    def delete(self, sha256: str) -> bool:
+        with self.pool.connection() as conn:
+            return delete_photo(conn, sha256)
+
 
 class MemoryPhotoStore:
     """In memory, for tests and a demo without PostgreSQL."""
@@ -121,6 +137,9 @@ class MemoryPhotoStore:
 
     def get(self, sha256: str) -> Photo | None:
         return self.photos.get(sha256)
+
+    def delete(self, sha256: str) -> bool:
+        return self.photos.pop(sha256, None) is not None
 
 
 def case_photo_id(services: WebServices, case_id: UUID) -> str:

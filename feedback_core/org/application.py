@@ -23,6 +23,7 @@ from feedback_core.org.changes import OrgChanges
 from feedback_core.org.errors import NotFound
 from feedback_core.org.rules import counter_aggregate_id, staff_aggregate_id, unit_aggregate_id
 from feedback_core.org.state import OrgState, read_state
+from feedback_core.privacy.staff_secrets import StaffSecretBox, open_staff_secret
 
 A = TypeVar("A", Unit, Counter, StaffMember)
 
@@ -32,6 +33,20 @@ class OrganisationApplication(Application[UUID]):
     (``organisation_events``)."""
 
     name = "organisation"
+
+    def __init__(
+        self, env: dict[str, str] | None = None, *, staff_secrets: StaffSecretBox | None = None
+    ) -> None:
+        """``staff_secrets`` seals TOTP secrets in the events (docs/privacy.md); without it
+        (in-memory tests) they are stored as given."""
+        self.staff_secrets = staff_secrets
+        super().__init__(env=env)
+
+    def seal_totp_secret(self, username: str, secret: str) -> str:
+        return self.staff_secrets.seal(username, secret) if self.staff_secrets else secret
+
+    def open_totp_secret(self, username: str, stored: str) -> str:
+        return open_staff_secret(self.staff_secrets, username, stored)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -296,7 +296,7 @@ class OrgChanges:
         if not verify_totp(secret, code, at or datetime.now(UTC)):
             raise InvalidChange("the code does not match the secret: the second factor stays off")
         member = self.staff_member(username)
-        member.enable_totp(secret, self.actor)
+        member.enable_totp(self._app.seal_totp_secret(username, secret), self.actor)
         self._touch(member)
 
     @_command

@@ -10,6 +10,7 @@ staff (``active=False``): for names on old cases and for the admin pages.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Protocol
 
@@ -33,18 +34,25 @@ class OrgReader(Protocol):
 
     def unit(self, unit_id: str) -> Unit: ...
 
+    def open_totp_secret(self, username: str, stored: str) -> str: ...
+
 
 def directory_as_of(
     app: OrgReader, on: date | None = None, *, include_retired: bool = False
 ) -> Organisation:
     """The organisation on ``on`` (default: today in Hà Nội)."""
-    return directory_from_state(app.state(), on or today(), include_retired=include_retired)
+    return directory_from_state(
+        app.state(), on or today(), include_retired=include_retired,
+        open_secret=app.open_totp_secret,
+    )
 
 
 def directory_from_state(
-    state: OrgState, on: date, *, include_retired: bool = False
+    state: OrgState, on: date, *, include_retired: bool = False,
+    open_secret: Callable[[str, str], str] | None = None,
 ) -> Organisation:
-    """As ``directory_as_of``, from aggregates already read."""
+    """As ``directory_as_of``, from aggregates already read; ``open_secret`` reads a sealed
+    TOTP secret (the directory holds it in clear, in memory only)."""
 
     def shown(existed: bool, in_service: bool) -> bool:
         return existed and (in_service or include_retired)
@@ -80,7 +88,11 @@ def directory_from_state(
             staff[member.username] = StaffAccount(
                 username=member.username, display_name=member.display_name,
                 role=member.role_on(on), unit_id=member.unit_on(on),
-                password_hash=member.password_hash, totp_secret=member.totp_secret,
+                password_hash=member.password_hash,
+                totp_secret=(
+                    open_secret(member.username, member.totp_secret)
+                    if open_secret and member.totp_secret else member.totp_secret
+                ),
                 active=member.active_on(on),
             )
     return Organisation(units=units, offices=offices, counters=counters, staff=staff)

@@ -199,7 +199,8 @@ class StaffMember(Aggregate):
         self._password_changed(password_hash=password_hash, actor=actor)
 
     def enable_totp(self, secret: str, actor: str) -> None:
-        """Record a TOTP secret (base32); the application checks a code first."""
+        """Record a TOTP secret (base32, sealed by the application when it has the master
+        key: docs/privacy.md); the application checks a code first."""
         check_actor(actor)
         if self.totp_secret is not None:
             raise InvalidChange(f"{self.username!r} already has a second factor; disable it first")

@@ -31,7 +31,9 @@ from consumers.notifier import (
 )
 from consumers.outbound import KafkaNoticeSink, OutboundPublisher
 from feedback_core.application import CasesApplication
+from feedback_core.privacy.keyed import address_hasher
 from feedback_core.privacy.vault import reveal_text
+from feedback_core.settings import Settings
 from feedback_core.store import Database, open_cases_application
 from tests.integration.helpers import group_lag, topic_size, wait_until
 from tests.integration.test_notifier_channels import (
@@ -52,6 +54,11 @@ from tests.unit.test_notices import sample_notice
 pytestmark = pytest.mark.integration
 
 BASE = "https://phananh.example.vn"
+
+
+def hashed(address: str) -> str:
+    """How outbound.sent/failed name an address: a keyed hash (docs/privacy.md)."""
+    return address_hasher(Settings().personal_data_master)(address)
 FAST = DeliveryPolicy(attempts=3, backoff_s=0.05)
 
 
@@ -166,7 +173,7 @@ def test_citizens_hear_back_by_email(
     finally:
         publisher.close()
     sent = rows(database, "SELECT recipient, channel, kind FROM outbound.sent")
-    assert sorted(sent) == sorted((to, "email", kind.value) for to, _, kind in expected)
+    assert sorted(sent) == sorted((hashed(to), "email", kind.value) for to, _, kind in expected)
     assert rows(database, "SELECT * FROM outbound.failed") == []
 
 
@@ -233,7 +240,8 @@ def test_a_refused_address_does_not_hold_up_the_others(
     others = [e for e in story.expected_mail() if e[0] != "b@example.vn"]
     assert sorted(m.envelope_to[0] for m in mail.received) == sorted(to for to, _, _ in others)
     failed = rows(database, "SELECT recipient, attempts, error FROM outbound.failed")
-    assert sorted(r[0] for r in failed) == ["b@example.vn", "b@example.vn"]
+    assert sorted(r[0] for r in failed) == [hashed("b@example.vn")] * 2
+    assert not any("b@example.vn" in error for _, _, error in failed)  # masked in the text
     assert all(attempts == 1 and "550" in error for _, attempts, error in failed)  # no retry
     (rejected,) = rows(database, "SELECT source, error FROM outbound.rejected")
     assert rejected[0].startswith(f"{topic}/") and "malformed" in rejected[1]
@@ -331,17 +339,19 @@ def test_delivery_rules(database: Database) -> None:
     assert (again.sent, again.skipped, again.failed) == (0, 2, 4)
     assert result["nobody"].failed == 1 and result["stale"].failed == 6
     assert result["rejected"] is None
-    assert sorted(rows(database, "SELECT recipient, channel FROM outbound.sent")) == [
-        ("a@example.vn", "flaky"), ("b@example.vn", "flaky"),
-    ]
+    assert sorted(rows(database, "SELECT recipient, channel FROM outbound.sent")) == sorted([
+        (hashed("a@example.vn"), "flaky"), (hashed("b@example.vn"), "flaky"),
+    ])
     failed = {
         (r[0], r[1]): (r[2], r[3])
         for r in rows(database, "SELECT recipient, channel, attempts, error FROM outbound.failed "
                                 "WHERE error NOT LIKE 'expired%'")
     }
-    assert failed[("a@example.vn", "broken")] == (6, "ChannelError: try later")
-    assert failed[("a@example.vn", "refused")] == (2, "mailbox does not exist")
-    assert failed[("0987654321", "none")][1] == "no configured channel can reach this recipient"
+    assert failed[(hashed("a@example.vn"), "broken")] == (6, "ChannelError: try later")
+    assert failed[(hashed("a@example.vn"), "refused")] == (2, "mailbox does not exist")
+    assert failed[(hashed("0987654321"), "none")][1] == (
+        "no configured channel can reach this recipient"
+    )
     expired = rows(database, "SELECT count(*) FROM outbound.failed WHERE error LIKE 'expired%'")
     assert expired == [(6,)]
     assert rows(database, "SELECT source FROM outbound.rejected") == [("t/0/7",)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,9 +14,10 @@ from uuid import uuid4
 import psycopg
 import pytest
 
-from consumers.channels import EmailChannel
-from consumers.notices import CaseNotice, notice_for
+from consumers.channels import EmailChannel, PermanentChannelError
+from consumers.notices import CaseNotice, Message, Recipient, notice_for
 from consumers.notifier import DeliveryPolicy, DeliveryReport, NoticeDelivery
+from consumers.outbound import ERASED_ERROR, create_outbound_schema
 from feedback_cli.audit_commands import audit_main
 from feedback_cli.main import parser
 from feedback_cli.privacy_commands import cmd_erase
@@ -24,6 +25,7 @@ from feedback_core.application import CasesApplication
 from feedback_core.cases import Case
 from feedback_core.identity import case_id_for
 from feedback_core.privacy.erasures import ErasureLog
+from feedback_core.privacy.keyed import address_hasher
 from feedback_core.privacy.postgres import open_vault
 from feedback_core.privacy.vault import PersonalDataVault
 from feedback_core.settings import Settings
@@ -31,10 +33,12 @@ from feedback_core.store import Database, open_application, open_cases_applicati
 from projections.audit_chain import AuditChainRunner
 from tests.integration.test_notifier_channels import run_async, smtp_server, smtp_settings
 from tests.unit.test_intake import submission
+from web.media import PostgresPhotoStore, checked_photo
 
 pytestmark = pytest.mark.integration
 
 PHONE, EMAIL = "0912345678", "nguyen.thi.lan@example.vn"
+ZALO = "4318021190:zalo-follower-8812"
 
 
 @dataclass
@@ -162,3 +166,85 @@ def replace_notice(notice: CaseNotice) -> CaseNotice:
     """A notice of its own (a new id), so the record of sent ones does not skip it."""
     return replace(notice, notice_id=uuid4())
 
+
+
+@dataclass
+class RefusingChannel:
+    """A gateway that refuses every address, naming it in its error (as SMTP servers do)."""
+
+    name: str = "refusing"
+    calls: list[str] = field(default_factory=list)
+
+    def can_reach(self, recipient: Recipient) -> bool:
+        return bool(recipient.email)
+
+    def address(self, recipient: Recipient) -> str:
+        return recipient.email
+
+    async def send(self, recipient: Recipient, message: Message) -> None:
+        self.calls.append(recipient.email)
+        raise PermanentChannelError(f"550 5.1.1 <{recipient.email}>: mailbox unavailable")
+
+
+def outbound_text(store: Store) -> str:
+    with psycopg.connect(store.db.conninfo) as conn:
+        rows = [*conn.execute("SELECT recipient, channel FROM outbound.sent"),
+                *conn.execute("SELECT recipient, channel, error FROM outbound.failed")]
+    return repr(rows)
+
+
+def test_erasure_deletes_the_photo_the_zalo_follower_and_every_address_in_outbound(
+    store: Store,
+) -> None:
+    photo = checked_photo(b"\x89PNG\r\n\x1a\n" + uuid4().bytes * 8)
+    with psycopg.connect(store.db.conninfo) as conn:
+        for statement in PostgresPhotoStore.CREATE:
+            conn.execute(statement)  # type: ignore[arg-type]
+        conn.execute("INSERT INTO media.photos (sha256, content_type, bytes) VALUES (%s, %s, %s)",
+                     (photo.sha256, photo.content_type, photo.data))
+    sub = submission(contact_phone=PHONE, contact_email=EMAIL, contact_zalo=ZALO,
+                     wants_updates=True, photo_id=photo.sha256)
+    store.app.record_submissions([sub])
+    case: Case = store.app.repository.get(case_id_for(sub.submission_id))
+    received: Any = next(iter(store.app.events.get(case.id)))
+    assert store.vault.reveal(received.contact_zalo).text == ZALO
+    assert ZALO.split(":")[1].encode() not in store.stored_bytes()
+
+    notice = notice_for_answer(store, case)
+    hashed = address_hasher(store.settings.personal_data_master)
+    delivery = NoticeDelivery(store.db.conninfo, [RefusingChannel()], "https://phananh.test",
+                              policy=DeliveryPolicy(attempts=1), personal_data=store.vault,
+                              address_hash=hashed)
+    earlier = replace_notice(notice)
+    with psycopg.connect(store.db.conninfo) as conn:  # sent by the code before hashing
+        create_outbound_schema(conn)
+        conn.execute("INSERT INTO outbound.sent (notice_id, recipient, channel, case_id, kind) "
+                     "VALUES (%s, %s, 'refusing', %s, 'answered')",
+                     (earlier.notice_id, EMAIL, case.id))
+
+    async def deliver() -> tuple[DeliveryReport, DeliveryReport]:
+        try:
+            return await delivery.deliver(notice), await delivery.deliver(earlier)
+        finally:
+            await delivery.close()
+
+    refused, legacy = run_async(deliver)
+    assert refused.failed == 1 and legacy.skipped == 1  # a clear old row still de-duplicates
+    recorded = outbound_text(store)
+    assert hashed(EMAIL) in recorded and "mailbox unavailable" in recorded
+    assert recorded.count(EMAIL) == 1  # only the old clear row
+
+    assert store.erase(case.tracking_code) == 0
+    with psycopg.connect(store.db.conninfo) as conn:
+        assert conn.execute("SELECT count(*) FROM media.photos WHERE sha256 = %s",
+                            (photo.sha256,)).fetchone() == (0,)
+        recipients = [r[0] for r in conn.execute(
+            "SELECT recipient FROM outbound.sent UNION ALL SELECT recipient FROM outbound.failed")]
+        errors = [r[0] for r in conn.execute("SELECT error FROM outbound.failed")]
+    recorded = outbound_text(store)
+    for clear in (EMAIL, PHONE, EMAIL.split("@")[0], ZALO.split(":")[1]):
+        assert clear not in recorded
+    assert recipients and all(r.startswith("ah1:") for r in recipients)
+    assert errors == [ERASED_ERROR]
+    assert store.vault.reveal(received.contact_zalo).erased
+    assert store.erase(case.tracking_code) == 1  # again: cleanups re-run, nothing recorded

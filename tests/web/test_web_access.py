@@ -11,6 +11,7 @@ calendar are the real applications in memory.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -22,14 +23,17 @@ from fastapi.testclient import TestClient
 from feedback_core.application import CasesApplication
 from feedback_core.calendar_app import CalendarApplication
 from feedback_core.cases import Case
+from feedback_core.devices import DevicesApplication
 from feedback_core.handling import Request
 from feedback_core.org.rules import counter_aggregate_id, staff_aggregate_id, unit_aggregate_id
 from feedback_core.permissions import Action
+from feedback_core.privacy import InMemoryKeyStore, PersonalDataVault
 from feedback_core.roles import Actor, Role
 from feedback_core.settings import Settings
 from tests.web.conftest import POPO, build_org_app, build_test_organisation, org_backed_services
 from tests.web.web_doubles import (
     NOW,
+    RecordingPublisher,
     StoreQueries,
     hidden,
     log_in,
@@ -342,6 +346,27 @@ def test_calendar_decrees(world: World, role: str) -> None:
     assert decreed == (role == "admin")
 
 
+@pytest.mark.parametrize("scope", list(SCOPES))
+@pytest.mark.parametrize("role", list(ACCOUNTS))
+def test_privacy_erase(world: World, role: str, scope: str) -> None:
+    """UnitAction.ERASE_PERSONAL_DATA: administrators, for a case of their subtree."""
+    if not isinstance(world.store.personal_data, PersonalDataVault):
+        world.store.personal_data = PersonalDataVault(InMemoryKeyStore(), os.urandom(32))
+    vault = world.store.personal_data
+    case_id, code = open_case(world.store, unit=SCOPES[scope], contact_phone="0912345678")
+    client = world.client(role)
+    assert client.get("/admin/privacy/erase").status_code == expected_for_admin(role)
+    token = hidden(client.get("/login").text, "csrf_token")
+    answer = client.post("/admin/privacy/erase", data={
+        "csrf_token": token, "tracking_code": code, "reason": "Đơn 1", "legal_basis": "NĐ 13",
+        "confirm": "yes"})  # fmt: skip
+    may = role == "admin" and scope == "own"
+    expected = expected_for_admin(role, 303 if may else 403)
+    assert answer.status_code == expected, answer.text[-400:]
+    received: Any = next(iter(world.store.events.get(case_id, lte=1)))
+    assert vault.reveal(received.contact_phone).erased == may
+
+
 @pytest.mark.parametrize("role", list(ACCOUNTS))
 def test_account_page(world: World, role: str) -> None:
     page = world.client(role).get("/staff/account/totp")
@@ -354,3 +379,86 @@ def _aggregate(name: str, fields: dict[str, str]) -> UUID:
     if "counter_id" in fields:
         return counter_aggregate_id(fields["counter_id"])
     return unit_aggregate_id(fields["unit_id"])
+
+
+# --- the counter kiosks and the paper cards (UnitAction, permissions.check_unit) ------------
+
+KIOSK_COUNTERS = {"own": "nhat-tan-q1", "other ward": "quang-an-q1",
+                  "parent district": "tay-ho-q1"}
+ENROLS_KIOSKS = {"admin", "head"}
+ENTERS_PAPER = {"operator", "handler", "head"}
+
+
+def _devices(world: World) -> DevicesApplication:
+    if world.services.devices is None:
+        world.services.devices = DevicesApplication(env=POPO)
+    return world.services.devices
+
+
+def _kiosk_events(world: World, counter_id: str) -> int:
+    kiosks = _devices(world).kiosks_of(counter_id)
+    return 0 if kiosks is None else kiosks.version
+
+
+def expected_for_unit_page(role: str, allowed: set[str]) -> int:
+    if ACCOUNTS[role] is None:
+        return 303
+    return 200 if role in allowed else 403
+
+
+@pytest.mark.parametrize("role", list(ACCOUNTS))
+def test_kiosk_admin_page(world: World, role: str) -> None:
+    _devices(world)
+    page = world.client(role).get("/admin/kiosks")
+    assert page.status_code == expected_for_unit_page(role, ENROLS_KIOSKS)
+    if page.status_code == 303:
+        assert page.headers["location"].startswith("/login?next=%2Fadmin%2Fkiosks")
+
+
+@pytest.mark.parametrize("scope", list(SCOPES))
+@pytest.mark.parametrize("role", list(ACCOUNTS))
+def test_kiosk_enrol_and_revoke(world: World, role: str, scope: str) -> None:
+    devices = _devices(world)
+    client = world.client(role)
+    counter = KIOSK_COUNTERS[scope]
+    token = hidden(client.get("/login").text, "csrf_token")
+    before = _kiosk_events(world, counter)
+    enrol = client.post("/admin/kiosks/enrol", data={"csrf_token": token, "counter_id": counter})
+    may = role in ENROLS_KIOSKS and scope == "own"
+    expected = expected_for_unit_page(role, ENROLS_KIOSKS)
+    assert enrol.status_code == (403 if expected == 200 and not may else expected)
+    assert (_kiosk_events(world, counter) != before) == may
+    existing = devices.kiosks_of(counter)
+    serial = len(existing.kiosks) + 1 if existing else 1
+    devices.enrol(counter, NOW, SETUP.username)
+    before = _kiosk_events(world, counter)
+    revoke = client.post("/admin/kiosks/revoke", data={
+        "csrf_token": token, "counter_id": counter, "serial": str(serial), "reason": "Thử"})
+    assert revoke.status_code == (303 if may else 403 if expected == 200 else expected)
+    assert (_kiosk_events(world, counter) != before) == may
+
+
+@pytest.mark.parametrize("role", list(ACCOUNTS))
+def test_paper_cards_page(world: World, role: str) -> None:
+    _devices(world)
+    page = world.client(role).get("/staff/paper-cards")
+    assert page.status_code == expected_for_unit_page(role, ENTERS_PAPER)
+
+
+@pytest.mark.parametrize("scope", list(SCOPES))
+@pytest.mark.parametrize("role", list(ACCOUNTS))
+def test_paper_cards_confirm(world: World, role: str, scope: str) -> None:
+    _devices(world)
+    publisher = world.services.publisher
+    assert isinstance(publisher, RecordingPublisher)
+    client = world.client(role)
+    token = hidden(client.get("/login").text, "csrf_token")
+    cards = "4\n" * (1 + list(ACCOUNTS).index(role) * 3 + list(SCOPES).index(scope))
+    before = len(publisher.published)
+    answer = client.post("/staff/paper-cards/confirm", data={
+        "csrf_token": token, "counter_id": KIOSK_COUNTERS[scope], "day": "2026-01-05",
+        "cards": cards})
+    may = role in ENTERS_PAPER and scope == "own"
+    expected = expected_for_unit_page(role, ENTERS_PAPER)
+    assert answer.status_code == (303 if may else 403 if expected == 200 else expected)
+    assert len(publisher.published) - before == (cards.count("\n") if may else 0)
