@@ -56,6 +56,15 @@ class Settings(BaseSettings):
         description="how long an intake waits for Kafka's acknowledgement before the sender "
         "is told to try again (503); the retry carries the same submission id",
     )
+    # TLS: HSTS and Secure cookies follow the request's scheme (web.middleware).
+    secure_cookies: bool = Field(
+        default=False, description="mark cookies Secure even on a plain-HTTP request (a TLS "
+        "proxy that sends no X-Forwarded-Proto)",
+    )
+    trusted_proxies: str = Field(
+        default="127.0.0.1", description="addresses whose X-Forwarded-Proto/-For are believed "
+        "(uvicorn's forwarded_allow_ips); comma-separated, '*' = any, '' = none",
+    )
     intake_topic: str = "feedback.intake.v1"
     dlq_topic: str = "feedback.intake.dlq.v1"
     consumer_group: str = "core"
@@ -84,6 +93,15 @@ class Settings(BaseSettings):
     zalo_gateway_url: str = Field(default="", description="empty = no Zalo channel")
     zalo_api_key: str = ""
     zalo_sender: str = ""
+    # The wards' Zalo Official Accounts (docs/zalo.md): webhook intake and answers.
+    zalo_oas: str = Field(
+        default="",
+        description="the wards' Zalo OAs: a JSON list, or the path of a JSON file holding "
+        "it (feedback_core.zalo_config); empty = no Zalo OA",
+    )
+    zalo_webhook_max_age_s: int = Field(
+        default=300, description="webhook events older (or further ahead) than this: refused"
+    )
     # Tamper evidence (docs/audit.md): the chain's signed checkpoints.
     audit_signing_key: str = Field(
         default="",

@@ -30,7 +30,7 @@ Row = list[Any]
 
 _TOTALS_HEADER = ["received", "accepted", "refused", "resolved", "on_time", "early", "late",
                   "on_time_share", "reopened", "ratings", "satisfied", "satisfied_share",
-                  "harassment", "second_trip"]
+                  "harassment", "second_trip", "confirmed", "confirmed_share"]
 _HANDLING_HEADER = ["median_working_days", "p90_working_days"]
 
 
@@ -41,7 +41,8 @@ def _round(value: float | None, places: int) -> float | None:
 def _totals(t: Totals) -> Row:
     return [t.received, t.accepted, t.refused, t.resolved, t.on_time, t.early, t.late,
             _round(t.on_time_share, 4), t.reopened, t.ratings, t.satisfied,
-            _round(t.satisfied_share, 4), t.harassment, t.second_trip]
+            _round(t.satisfied_share, 4), t.harassment, t.second_trip, t.confirmed,
+            _round(t.confirmed_share, 4)]
 
 
 def _handling(h: ResolutionFigures) -> Row:
@@ -112,13 +113,24 @@ def _file_name(table: str, board: Dashboard) -> str:
     return f"{table}-{board.unit.id}-{board.period.start}-{board.period.end}"
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def not_a_formula(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula (a name typed as ``=HYPERLINK(...)``)
+    gets a leading quote, so it shows as text (OWASP: CSV injection); numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _cell(value: Any) -> str:
     """As a spreadsheet shows the XLSX cell: 9.0 is 9."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value)
+    return str(not_a_formula(value))
 
 
 def csv_table(
@@ -140,7 +152,7 @@ def _sheet(book: Workbook, table: str, header: list[str], rows: list[Row]) -> No
     sheet = book.create_sheet(title=table[:31])
     sheet.append(header)
     for row in rows:
-        sheet.append(row)
+        sheet.append([not_a_formula(v) for v in row])
     sheet.freeze_panes = "A2"
 
 
