@@ -1,7 +1,7 @@
 """The intake event: what every channel publishes to the intake log (schema version 1).
 
-Optional fields added later (contact, consent) are optional in the JSON too, so version 1
-events written before them still decode.
+Optional fields added later (contact, consent, batch_id) are optional in the JSON too, so
+version 1 events written before them still decode.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ SCHEMA_VERSION = 1
 MAX_DESCRIPTION_CHARS = 4000
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{2,63}")
 _PHONE = re.compile(r"(?:\+84|0)\d{9,10}")
+# A Zalo follower: "<OA id>:<the follower's user id at that OA>" (web.zalo_webhook).
+_ZALO = re.compile(r"[0-9A-Za-z_-]{1,64}:[0-9A-Za-z_-]{1,64}")
 
 
 class Channel(StrEnum):
@@ -79,6 +81,7 @@ class IntakeSubmission:
     locale: str = "vi"
     contact_email: str = ""
     contact_phone: str = ""
+    contact_zalo: str = ""  # "<OA id>:<follower id>": answers go back through that OA
     wants_updates: bool = False  # the citizen consents to be contacted about this case
     components: dict[str, int] = field(default_factory=dict)  # SipasComponent -> 1..5
     dossier_code: str = ""  # mã hồ sơ on the citizen's receipt, ties a rating to a dossier
@@ -87,6 +90,10 @@ class IntakeSubmission:
     address: str = ""
     latitude: float | None = None
     longitude: float | None = None
+    batch_id: str = ""  # paper cards: the batch the card was entered in (web.paper_cards)
+    # Kiosks: the tap time the device sent when it was implausible and the receipt time was
+    # used instead (ISO 8601; web.kiosk.rating_time); empty when it was used.
+    clamped_device_time: str = ""
     schema_version: int = field(default=SCHEMA_VERSION)
 
     def __post_init__(self) -> None:
@@ -136,7 +143,9 @@ def validate(sub: IntakeSubmission) -> None:
         raise IntakeError("email_invalid", f"not an e-mail address: {sub.contact_email!r}")
     if sub.contact_phone and not _PHONE.fullmatch(sub.contact_phone):
         raise IntakeError("phone_invalid", f"not a Vietnamese phone number: {sub.contact_phone!r}")
-    if sub.wants_updates and not (sub.contact_email or sub.contact_phone):
+    if sub.contact_zalo and not _ZALO.fullmatch(sub.contact_zalo):
+        raise IntakeError("zalo_invalid", "contact_zalo must be '<OA id>:<follower id>'")
+    if sub.wants_updates and not (sub.contact_email or sub.contact_phone or sub.contact_zalo):
         raise IntakeError("contact_missing", "updates need an e-mail address or a phone number")
 
 
@@ -175,6 +184,7 @@ def from_json(raw: bytes | str) -> IntakeSubmission:
             locale=str(data.get("locale") or "vi"),
             contact_email=str(data.get("contact_email") or ""),
             contact_phone=str(data.get("contact_phone") or ""),
+            contact_zalo=str(data.get("contact_zalo") or ""),
             wants_updates=bool(data.get("wants_updates", False)),
             components={str(k): v for k, v in (data.get("components") or {}).items()},
             dossier_code=str(data.get("dossier_code") or ""),
@@ -183,6 +193,8 @@ def from_json(raw: bytes | str) -> IntakeSubmission:
             address=str(data.get("address") or ""),
             latitude=_optional_float(data.get("latitude")),
             longitude=_optional_float(data.get("longitude")),
+            batch_id=str(data.get("batch_id") or ""),
+            clamped_device_time=str(data.get("clamped_device_time") or ""),
             schema_version=int(data["schema_version"]),
         )
     except IntakeError:

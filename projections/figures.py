@@ -28,6 +28,8 @@ Definitions (docs/accountability.md explains them for readers):
   and resolved again counts again (as a resolution, and in *reopened*).
 - *ratings*, *satisfied* (score 4 or 5), *score_sum*; per component: ratings and sum.
 - *harassment*, *second_trip*: complaints received in those categories ("3 không").
+- *confirmed*: a ``CitizenConfirmed`` step (the citizen answered "Đã giải quyết" on the
+  tracking page), on its day, for the unit holding the case; read as a share of *resolved*.
 - *working days*: the days counted by the legal clock in (receipt, answer]: the day of
   receipt never counts, a case answered on the day it came in took 0 working days.
 
@@ -56,7 +58,7 @@ from feedback_core.ratings import Rating
 
 PROJECTION_NAME = "case_figures"
 FIGURE_TABLES = ("figures_case", "figures_daily", "figures_component", "figures_resolution")
-FIGURES_VERSION = 2
+FIGURES_VERSION = 3  # 3: the citizens' confirmations (``confirmed``)
 """Bumped with every change of the tables' shape or meaning: ``ensure_current_version``
 drops tables of another version and resets the position, so they replay from zero."""
 _VERSION_MARK = f"{PROJECTION_NAME} version {FIGURES_VERSION}"
@@ -76,6 +78,7 @@ MEASURES = (
     "score_sum",
     "harassment",
     "second_trip",
+    "confirmed",
 )
 
 _DDL = (
@@ -330,6 +333,8 @@ def _step(page: PageFigures, case: CaseState, event: Any) -> None:
             case.resolved_on = day
         case Case.Reopened():
             page.add(day, case, reopened=1)
+        case Case.CitizenConfirmed():
+            page.add(day, case, confirmed=1)
         case Case.TransferAccepted():
             case.unit_id = event.to_unit
 

@@ -52,6 +52,7 @@ class Totals:
     score_sum: int = 0
     harassment: int = 0
     second_trip: int = 0
+    confirmed: int = 0  # the citizen answered "Đã giải quyết"
 
     def __add__(self, other: Totals) -> Totals:
         return Totals(**{f.name: getattr(self, f.name) + getattr(other, f.name)
@@ -72,6 +73,11 @@ class Totals:
     @property
     def satisfied_share(self) -> float | None:
         return self.share(self.satisfied, self.ratings)
+
+    @property
+    def confirmed_share(self) -> float | None:
+        """Citizens confirming resolution, per resolution in the same period."""
+        return self.share(self.confirmed, self.resolved)
 
     @property
     def reopen_rate(self) -> float | None:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -34,6 +35,7 @@ from web.citizen import Place, find_place
 from web.errors import error_page
 from web.i18n import N_, locale_for
 from web.labels import RATING_LABELS, SIPAS_QUESTION_LABELS
+from web.rate_limit import SlidingWindowLimiter
 from web.rendering import Renderer
 from web.services import WebServices
 
@@ -42,6 +44,15 @@ log = logging.getLogger(__name__)
 PUBLISH_TIMEOUT_SECONDS = 15
 MAX_RATING_BYTES = 4_000  # an id, a score and five components
 THANKS_SECONDS = 5  # the thank-you screen, then a blank form
+# The device's tap time is used when it is plausible: not ahead of the server's clock by more
+# than a tablet's clock may drift, not older than a queue could have waited on the device.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+MAX_QUEUED_AGE = timedelta(days=7)
+# Per kiosk: at most 20 ratings in any minute (one per 3 s on average, and a queue replayed
+# after an outage goes 20 at a time); more answers 429 with Retry-After and the device
+# keeps the rating queued.
+KIOSK_RATINGS_PER_WINDOW = 20
+KIOSK_WINDOW_SECONDS = 60.0
 
 KIOSK_UNKNOWN = N_("Thiết bị đánh giá này chưa được đăng ký. Vui lòng báo cán bộ tại quầy.")
 KIOSK_UNKNOWN_TITLE = N_("Thiết bị chưa đăng ký")
@@ -50,6 +61,8 @@ KIOSK_REVOKED_TITLE = N_("Thiết bị đã ngừng sử dụng")
 BAD_ID = N_("Mã gửi không hợp lệ.")
 BAD_REQUEST = N_("Yêu cầu không hợp lệ")
 BAD_COMPONENTS = N_("Đánh giá chi tiết không hợp lệ.")
+BAD_RATED_AT = N_("Thời điểm đánh giá không hợp lệ.")
+KIOSK_TOO_FAST = N_("Gửi quá nhanh: đánh giá được giữ lại và sẽ tự gửi sau ít giây.")
 TOO_LARGE = N_("Nội dung gửi lên quá lớn. Vui lòng rút gọn và thử lại.")
 CHOOSE_RATING = N_("Vui lòng chạm vào một mức đánh giá.")
 KIOSK_NOT_SENT = N_("Chưa gửi được đánh giá. Vui lòng chạm Gửi đánh giá lại sau ít giây.")
@@ -75,11 +88,35 @@ class KioskPlace:
         return f"kiosk:{self.kiosk.counter_id}.{self.kiosk.serial}"
 
 
+def rating_time(raw: object, received: datetime) -> tuple[datetime, str]:
+    """When the citizen rated, and the device's time if it was refused ("" when not).
+
+    The tap time ``rated_at`` (ISO 8601 with an offset, made by kiosk.js) is used when it is
+    plausible, so a rating queued through an outage lands on the day it was given; a little
+    ahead of the server (a tablet's clock drifts) counts as the receipt time. Absent, the
+    receipt time. Implausible (far ahead, or older than a queue can wait), the receipt time,
+    and the device's time is returned to be recorded. Not a time with an offset: refused."""
+    if raw is None or raw == "":
+        return received, ""
+    if not isinstance(raw, str) or len(raw) > 40:
+        raise KioskRefused(BAD_RATED_AT)
+    try:
+        tapped = datetime.fromisoformat(raw)
+    except ValueError:
+        raise KioskRefused(BAD_RATED_AT) from None
+    if tapped.tzinfo is None:
+        raise KioskRefused(BAD_RATED_AT)
+    if received - MAX_QUEUED_AGE <= tapped <= received + MAX_CLOCK_SKEW:
+        return min(tapped.astimezone(received.tzinfo), received), ""
+    return received, tapped.isoformat()
+
+
 def kiosk_submission(
     data: Mapping[str, Any], where: KioskPlace, now: datetime, locale: str
 ) -> IntakeSubmission:
     """The intake event of one kiosk rating: ``submission_id`` (a UUID made by the device,
-    version 4), ``rating`` 1-5 and optional ``components`` {component: 1-5}."""
+    version 4), ``rating`` 1-5, optional ``components`` {component: 1-5} and optional
+    ``rated_at`` (the tap time on the device; ``now`` is when the server received it)."""
     try:
         submission_id = UUID(str(data.get("submission_id", "")))
     except ValueError:
@@ -100,6 +137,10 @@ def kiosk_submission(
         if name not in COMPONENTS or score is None:
             raise KioskRefused(BAD_COMPONENTS)
         components[name] = score
+    submitted_at, clamped = rating_time(data.get("rated_at"), now)
+    if clamped:
+        log.warning("kiosk %s sent rated_at %s, implausible at %s: receipt time used",
+                    where.reporter, clamped, now.isoformat())
     placement = where.place
     try:
         return IntakeSubmission(
@@ -108,11 +149,12 @@ def kiosk_submission(
             unit_id=placement.unit.id,
             office_id=placement.office.id,
             counter_id=placement.counter.id,
-            submitted_at=now,
+            submitted_at=submitted_at,
             rating=rating,
             locale=locale,
             components=components,
             reported_by=where.reporter,
+            clamped_device_time=clamped,
         )
     except IntakeError:
         raise KioskRefused(N_("Đánh giá không hợp lệ.")) from None
@@ -134,6 +176,18 @@ def form_components(form: Mapping[str, Any]) -> dict[str, str]:
 
 def kiosk_routes(services: WebServices, renderer: Renderer) -> APIRouter:
     router = APIRouter()
+    # In memory, per web process (see web.rate_limit); on the business clock, so tests can
+    # move it.
+    limiter = SlidingWindowLimiter(KIOSK_RATINGS_PER_WINDOW, KIOSK_WINDOW_SECONDS,
+                                   clock=lambda: services.clock().timestamp())
+
+    def too_fast(where: KioskPlace) -> int:
+        """Whole seconds this kiosk must wait (0 = go on, and the rating is counted)."""
+        wait = limiter.retry_after(where.reporter)
+        if wait > 0:
+            return max(1, math.ceil(wait))
+        limiter.hit(where.reporter)
+        return 0
 
     def devices() -> DevicesApplication:
         if services.devices is None:
@@ -204,6 +258,11 @@ def kiosk_routes(services: WebServices, renderer: Renderer) -> APIRouter:
         if _too_large(request):
             return error_page(renderer, request, 413)
         form = dict(await request.form())
+        if wait := too_fast(where):
+            page = render_kiosk(request, token, where, form=form, notice=KIOSK_TOO_FAST,
+                                status_code=429)
+            page.headers["Retry-After"] = str(wait)
+            return page
         data = {**form, "components": form_components(form)}
         try:
             submission = kiosk_submission(data, where, services.clock(), locale_for(request))
@@ -240,6 +299,8 @@ def kiosk_routes(services: WebServices, renderer: Renderer) -> APIRouter:
             return _ack(where, KIOSK_REVOKED if where == 410 else KIOSK_UNKNOWN)
         if _too_large(request):
             return _ack(413, TOO_LARGE)
+        if wait := too_fast(where):
+            return _ack(429, KIOSK_TOO_FAST, retry_after=wait)
         body = await request.body()
         if len(body) > MAX_RATING_BYTES:
             return _ack(413, TOO_LARGE)
@@ -260,7 +321,7 @@ def kiosk_routes(services: WebServices, renderer: Renderer) -> APIRouter:
     return router
 
 
-def _ack(status: int, error: str = "") -> JSONResponse:
+def _ack(status: int, error: str = "", retry_after: int = 0) -> JSONResponse:
     """Nothing but whether the rating was taken (and, if not, why, in Vietnamese)."""
     body: dict[str, object] = {"ok": status == 202}
     if error:
@@ -268,6 +329,8 @@ def _ack(status: int, error: str = "") -> JSONResponse:
     headers = {"Cache-Control": "no-store"}
     if status == 503:
         headers["Retry-After"] = "5"
+    if retry_after:
+        headers["Retry-After"] = str(retry_after)
     return JSONResponse(body, status_code=status, headers=headers)
 
 

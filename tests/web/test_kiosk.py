@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import timedelta, timezone
 from uuid import UUID, uuid1, uuid4
 
 import httpx
@@ -24,7 +25,7 @@ from feedback_core.devices import (
     parse_device_token,
 )
 from feedback_core.identity import rating_id_for
-from feedback_core.intake import Channel
+from feedback_core.intake import Channel, from_json, to_json
 from feedback_core.organisation import Organisation
 from feedback_core.ratings import Rating
 from feedback_core.settings import Settings
@@ -32,18 +33,27 @@ from tests.support.qr import with_qr_codes
 from tests.web.conftest import POPO
 from tests.web.web_doubles import NOW, FakeHealth, FakeQueries, hidden, log_in
 from web.app import create_app
+from web.citizen import find_place
+from web.kiosk import (
+    KIOSK_RATINGS_PER_WINDOW,
+    KIOSK_WINDOW_SECONDS,
+    KioskPlace,
+    KioskRefused,
+    kiosk_submission,
+)
 from web.services import WebServices
 
 
 class KioskWorld:
     def __init__(self, organisation: Organisation) -> None:
         settings = Settings(secret_key="kiosk-secret")
+        self.now = NOW  # the business clock; tests move it
         self.store = CasesApplication(env=POPO)
         self.devices = DevicesApplication(env=POPO)
         self.services = WebServices(
             settings=settings, organisation=organisation,
             publisher=InProcessIntakePublisher(self.store), queries=FakeQueries(),
-            health=FakeHealth(), clock=lambda: NOW, devices=self.devices,
+            health=FakeHealth(), clock=lambda: self.now, devices=self.devices,
             **with_qr_codes(settings),
         )
         self.app = create_app(self.services)
@@ -279,3 +289,116 @@ def test_a_kiosk_token_reads_nothing_back(kiosk: TestClient, world: KioskWorld) 
     # The kiosk is not a staff session: staff pages stay closed to it.
     assert kiosk.get("/staff/queue").status_code == 303
     assert kiosk.get("/admin/kiosks").status_code == 303
+
+
+# --- the tap time made on the device (rated_at) ------------------------------------------
+
+HANOI = timezone(timedelta(hours=7))
+
+
+def test_a_rating_queued_yesterday_lands_on_its_day(kiosk: TestClient,
+                                                   world: KioskWorld) -> None:
+    token = world.enrol()
+    sid = uuid4()
+    tapped = (NOW - timedelta(days=1)).astimezone(HANOI)  # 10:30 yesterday in Hà Nội
+    answer = rate(kiosk, token, submission_id=str(sid), rating=4,
+                  rated_at=tapped.isoformat())
+    assert answer.status_code == 202
+    given = world.rating(sid).given_at
+    assert given == tapped and given.astimezone(HANOI).date() == tapped.date()
+
+
+@pytest.mark.parametrize(("offset", "used"), [
+    (timedelta(minutes=-3), True),  # sent a little later: the tap time
+    (timedelta(minutes=2), False),  # a tablet's clock a little ahead: the receipt time
+    (timedelta(days=-6, hours=-23), True),  # a week-long outage, just within the bound
+])
+def test_a_plausible_tap_time_is_used(kiosk: TestClient, world: KioskWorld,
+                                      offset: timedelta, used: bool) -> None:
+    token = world.enrol()
+    sid = uuid4()
+    assert rate(kiosk, token, submission_id=str(sid), rating=5,
+                rated_at=(NOW + offset).isoformat()).status_code == 202
+    assert world.rating(sid).given_at == (NOW + offset if used else NOW)
+
+
+def kiosk_place(world: KioskWorld, token: str) -> KioskPlace:
+    found = world.devices.check(token)
+    place = find_place(world.services.organisation, "nhat-tan-q1")
+    assert found.kiosk is not None and place is not None
+    return KioskPlace(found.kiosk, place)
+
+
+@pytest.mark.parametrize("offset", [timedelta(hours=1), timedelta(days=-8), timedelta(days=-400)])
+def test_an_implausible_tap_time_is_clamped_and_recorded(
+    kiosk: TestClient, world: KioskWorld, offset: timedelta
+) -> None:
+    token = world.enrol()
+    tapped = (NOW + offset).astimezone(HANOI)  # far ahead, or older than a queue waits
+    sid = uuid4()
+    answer = rate(kiosk, token, submission_id=str(sid), rating=3, rated_at=tapped.isoformat())
+    assert answer.status_code == 202  # taken, on the receipt time
+    assert world.rating(sid).given_at == NOW
+    # The intake event says which device time was refused, and keeps saying it in the log.
+    data = {"submission_id": str(uuid4()), "rating": 3, "rated_at": tapped.isoformat()}
+    submission = kiosk_submission(data, kiosk_place(world, token), NOW, "vi")
+    assert submission.submitted_at == NOW
+    assert submission.clamped_device_time == tapped.isoformat()
+    assert from_json(to_json(submission)).clamped_device_time == tapped.isoformat()
+
+
+def test_a_used_tap_time_records_no_clamp(world: KioskWorld) -> None:
+    token = world.enrol()
+    data = {"submission_id": str(uuid4()), "rating": 3,
+            "rated_at": (NOW - timedelta(hours=5)).isoformat()}
+    submission = kiosk_submission(data, kiosk_place(world, token), NOW, "vi")
+    assert submission.submitted_at == NOW - timedelta(hours=5)
+    assert submission.clamped_device_time == ""
+
+
+@pytest.mark.parametrize("rated_at", ["hôm qua", "2026-11-22T10:00:00", 1763700000, "9" * 50])
+def test_a_tap_time_that_is_not_a_time_with_offset_is_refused(
+    kiosk: TestClient, world: KioskWorld, rated_at: object
+) -> None:
+    token = world.enrol()
+    before = world.events()
+    answer = rate(kiosk, token, submission_id=str(uuid4()), rating=4, rated_at=rated_at)
+    assert answer.status_code == 422
+    assert answer.json()["error"] == "Thời điểm đánh giá không hợp lệ."
+    assert world.events() == before
+    with pytest.raises(KioskRefused):
+        kiosk_submission({"submission_id": str(uuid4()), "rating": 4, "rated_at": rated_at},
+                         kiosk_place(world, token), NOW, "vi")
+
+
+# --- the rate limit per kiosk -------------------------------------------------------------
+
+
+def test_a_kiosk_cannot_flood_the_log_and_is_told_when_to_retry(
+    kiosk: TestClient, world: KioskWorld
+) -> None:
+    token = world.enrol()
+    other = world.enrol("nhat-tan-q2")
+    sent = [uuid4() for _ in range(KIOSK_RATINGS_PER_WINDOW)]
+    for sid in sent:  # a queue replayed after an outage: a burst is taken
+        assert rate(kiosk, token, submission_id=str(sid), rating=5).status_code == 202
+    before = world.events()
+    held = uuid4()
+    refused = rate(kiosk, token, submission_id=str(held), rating=5)
+    assert refused.status_code == 429
+    assert refused.json() == {"ok": False, "error":
+                              "Gửi quá nhanh: đánh giá được giữ lại và sẽ tự gửi sau ít giây."}
+    wait = int(refused.headers["retry-after"])
+    assert 1 <= wait <= KIOSK_WINDOW_SECONDS
+    assert world.events() == before  # nothing published
+    # Another kiosk is not held back; the form without JavaScript is limited too.
+    assert rate(kiosk, other, submission_id=str(uuid4()), rating=4).status_code == 202
+    form = kiosk.post(f"/kiosk/{token}", data={"submission_id": str(held), "rating": "5"})
+    assert form.status_code == 429 and form.headers["retry-after"]
+    assert "Gửi quá nhanh" in form.text and hidden(form.text, "submission_id") == str(held)
+    # After the wait the same rating (same id) is taken: the device never drops it.
+    world.now = NOW + timedelta(seconds=wait)
+    assert rate(kiosk, token, submission_id=str(held), rating=5).status_code == 202
+    assert world.rating(held).score == 5
+    # On average one rating per 3 s gets through.
+    assert KIOSK_WINDOW_SECONDS / KIOSK_RATINGS_PER_WINDOW == 3

@@ -25,6 +25,8 @@
   var idleTimer = null;
   var thanksTimer = null;
   var sending = false;
+  var holding = false; // the server asked to wait (Retry-After): no sending meanwhile
+  var tappedAt = null; // when the face was tapped: the rating's time
 
   function newId() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -35,6 +37,18 @@
     var h = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); });
     return h.slice(0, 4).join("") + "-" + h.slice(4, 6).join("") + "-" + h.slice(6, 8).join("") +
       "-" + h.slice(8, 10).join("") + "-" + h.slice(10).join("");
+  }
+
+  // The tap time in ISO 8601 with the tablet's offset (2026-11-22T10:15:00+07:00): the
+  // server files the rating on that day even when the queue is delivered later.
+  function localIso(d) {
+    function two(n) { return (n < 10 ? "0" : "") + n; }
+    var off = -d.getTimezoneOffset();
+    var sign = off >= 0 ? "+" : "-";
+    off = Math.abs(off);
+    return d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate()) + "T" +
+      two(d.getHours()) + ":" + two(d.getMinutes()) + ":" + two(d.getSeconds()) +
+      sign + two(Math.floor(off / 60)) + ":" + two(off % 60);
   }
 
   function load() {
@@ -60,15 +74,26 @@
     pending.textContent = pending.getAttribute("data-label") + " " + n;
   }
 
-  function scheduleRetry() {
+  // waitMs: what the server asked for (Retry-After), else the growing back-off.
+  function scheduleRetry(waitMs) {
     if (retryTimer) return;
-    retryTimer = setTimeout(function () { retryTimer = null; flush(); }, retryMs);
-    retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+    holding = Boolean(waitMs);
+    retryTimer = setTimeout(function () {
+      retryTimer = null;
+      holding = false;
+      flush();
+    }, waitMs || retryMs);
+    if (!waitMs) retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+  }
+
+  function retryAfterMs(response) {
+    var seconds = parseInt(response.headers.get("Retry-After") || "", 10);
+    return seconds > 0 ? Math.min(seconds, 300) * 1000 : 0;
   }
 
   // Send the queue in order, one at a time; stop at the first failure and try again later.
   function flush() {
-    if (sending) return;
+    if (sending || holding) return;
     var items = load();
     if (items.length === 0) return;
     sending = true;
@@ -91,7 +116,7 @@
         remove(item.submission_id); // refused as it is: sending it again cannot help
         flush();
       } else {
-        scheduleRetry();
+        scheduleRetry(retryAfterMs(response)); // 429 (too fast) and 5xx: kept, sent later
       }
     }, function () {
       sending = false; // the network or the server is down: the rating waits
@@ -109,6 +134,7 @@
     form.querySelectorAll("input[type=radio]").forEach(function (r) { r.checked = false; });
     body.classList.remove("rated");
     clearTimeout(idleTimer);
+    tappedAt = null;
   }
 
   function hideThanks() {
@@ -125,7 +151,8 @@
       components[input.name.replace(/^component_/, "")] = Number(input.value);
     });
     var items = load();
-    items.push({ submission_id: newId(), rating: Number(rating), components: components });
+    items.push({ submission_id: newId(), rating: Number(rating), components: components,
+                 rated_at: localIso(tappedAt || new Date()) });
     save(items);
     reset();
     body.classList.add("thanking");
@@ -137,7 +164,10 @@
 
   body.classList.add("scripted");
   form.addEventListener("change", function (event) {
-    if (event.target.name === "rating") body.classList.add("rated");
+    if (event.target.name === "rating") {
+      body.classList.add("rated");
+      tappedAt = new Date();
+    }
     clearTimeout(idleTimer);
     idleTimer = setTimeout(record, IDLE_MS);
   });
