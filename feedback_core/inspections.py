@@ -7,13 +7,17 @@ same store as the cases (in memory in the tests, PostgreSQL in production, the t
 log can be chained by the audit chain like any other application. Each view is its own small
 aggregate (a random id, one event), so two pages opened at once never conflict; the log page
 reads the notification log (newest first, bounded). See docs/inspection.md.
+
+A dashboard seen "as of" a past day (``?as_of=``, docs/accountability.md) is recorded too,
+as a ``DashboardView`` in the same log (who, which unit, which day, when, which page), so
+the audit chain that covers the inspections log covers these views with no change.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from uuid import UUID, uuid4
 
 from eventsourcing.application import Application
@@ -63,6 +67,48 @@ class InspectionView(Aggregate):
         return uuid4()
 
 
+class DashboardView(Aggregate):
+    """One look at a unit's figures as of a past day."""
+
+    class Recorded(Aggregate.Created):
+        inspector: str
+        role: str
+        inspector_unit: str
+        unit_id: str
+        as_of: str  # the day, YYYY-MM-DD
+        at: datetime
+        page: str  # the path: the dashboard, its overdue list, an export
+
+    @event(Recorded)
+    def __init__(  # noqa: PLR0913 - the record names everything about the look
+        self, *, inspector: str, role: str, inspector_unit: str, unit_id: str, as_of: str,
+        at: datetime, page: str,
+    ) -> None:
+        self.inspector = inspector
+        self.role = role
+        self.inspector_unit = inspector_unit
+        self.unit_id = unit_id
+        self.as_of = as_of
+        self.at = at
+        self.page = page
+
+    @staticmethod
+    def create_id(**_: object) -> UUID:
+        return uuid4()
+
+
+@dataclass(frozen=True)
+class DashboardViewRecord:
+    notification_id: int
+    inspector: str
+    role: str
+    inspector_unit: str
+    unit_id: str
+    as_of: date
+    at: datetime
+    page: str
+
+
 @dataclass(frozen=True)
 class InspectionRecord:
     notification_id: int
@@ -101,17 +147,42 @@ class InspectionsApplication(Application[UUID]):
         recordings = self.save(view)
         return max(r.notification.id for r in recordings)
 
+    def record_dashboard(  # noqa: PLR0913
+        self, *, inspector: str, role: str, inspector_unit: str, unit_id: str, as_of: date,
+        at: datetime, page: str,
+    ) -> int:
+        """Store one as-of view of a unit's figures; returns its notification id."""
+        view = DashboardView(
+            inspector=inspector, role=role, inspector_unit=inspector_unit, unit_id=unit_id,
+            as_of=as_of.isoformat(), at=at, page=page,
+        )
+        recordings = self.save(view)
+        return max(r.notification.id for r in recordings)
+
     def records(self, page: int = 1000) -> Iterator[InspectionRecord]:
-        """Every recorded view, oldest first."""
+        """Every recorded view of a case, oldest first."""
+        for notification_id, recorded in self._recorded(page):
+            if isinstance(recorded, InspectionView.Recorded):
+                yield _record(notification_id, recorded)
+
+    def dashboard_records(self, page: int = 1000) -> Iterator[DashboardViewRecord]:
+        """Every recorded as-of view of a dashboard, oldest first."""
+        for notification_id, e in self._recorded(page):
+            if isinstance(e, DashboardView.Recorded):
+                yield DashboardViewRecord(
+                    notification_id=notification_id, inspector=e.inspector, role=e.role,
+                    inspector_unit=e.inspector_unit, unit_id=e.unit_id,
+                    as_of=date.fromisoformat(e.as_of), at=e.at, page=e.page,
+                )
+
+    def _recorded(self, page: int) -> Iterator[tuple[int, object]]:
         start = 1
         while True:
             notifications = self.recorder.select_notifications(start, page)
             if not notifications:
                 return
             for notification in notifications:
-                recorded = self.mapper.to_domain_event(notification)
-                if isinstance(recorded, InspectionView.Recorded):
-                    yield _record(notification.id, recorded)
+                yield notification.id, self.mapper.to_domain_event(notification)
             start = notifications[-1].id + 1
 
 

@@ -15,14 +15,21 @@ built with. A build starts from the latest kept schema of an earlier day when th
 (its tables copied, then only the rest of the log replayed): a kept yesterday makes today's
 build cost one day of events. Builds take a PostgreSQL advisory lock per day, so two web
 processes never build the same day twice; whoever finds it locked is told to retry.
+
+``DailyPreparation`` (a thread of the projection process, and ``feedback as-of prepare``)
+builds yesterday from the day before's copy shortly after each local midnight, so the
+kept days answer at once. Measured figures: docs/accountability.md.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import time as monotonic
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -36,10 +43,13 @@ from projections.figures_runner import figures_projection
 from projections.runner import BatchedProjectionRunner, ViewProjection
 from projections.views import VIEWS_VERSION
 
+log = logging.getLogger(__name__)
+
 LOCAL_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 CATALOG = "asof_catalog"
 SCHEMA_PREFIX = "asof_"
 KEEP = 30  # schemas kept; a month of daily views
+AFTER_MIDNIGHT = timedelta(minutes=5)  # daily preparation: let the day's last commits land
 DISORDER_WINDOW = 2000  # notifications scanned past the bisection (commit order vs. clock)
 
 Projections = Callable[[Application[Any]], Sequence[ViewProjection]]
@@ -76,6 +86,7 @@ class Built:
     events: int  # events replayed by this build (from the base or from zero)
     seconds: float
     base: date | None  # the earlier day whose tables were copied, if any
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per step of the build
 
 
 class PrefixRunner(BatchedProjectionRunner):
@@ -168,16 +179,36 @@ class AsOfViews:
         return conn
 
     def ready(self, day: date) -> str | None:
-        """The schema of ``day`` when built by this code, else None (and marks it used)."""
+        """The schema of ``day`` when built by this code, else None (and marks it used).
+
+        A schema whose tables a crash emptied (copies are unlogged) is dropped and
+        forgotten here, so the next build makes it again rather than serving zeros."""
         with self._connect() as conn:
             row = conn.execute(
                 sql.SQL(
                     "UPDATE {}.built SET used_at = now() WHERE day = %s AND version = %s "
-                    "RETURNING schema"
+                    "RETURNING schema, position"
                 ).format(sql.Identifier(CATALOG)),
                 (day, code_version()),
             ).fetchone()
-        return str(row[0]) if row else None
+            if row is None:
+                return None
+            if not _intact(conn, str(row[0]), int(row[1])):
+                log.warning("as-of schema %s lost its rows (crash?): dropped", row[0])
+                self._forget(conn, day, str(row[0]))
+                return None
+        return str(row[0])
+
+    def prepare(self, day: date, days: int = 1) -> list[Built]:
+        """Make ``day`` and the ``days - 1`` days before it ready, oldest first, so each is
+        built from the copy of the one before (one day of events each); days already kept
+        are skipped. ``AsOfBusy`` when another process is building one of them."""
+        built = []
+        for offset in range(days - 1, -1, -1):
+            wanted = day - timedelta(days=offset)
+            if self.ready(wanted) is None:
+                built.append(self.build(wanted))
+        return built
 
     def build(self, day: date) -> Built:
         """Build ``day`` (or find it built). ``AsOfBusy`` when someone else is building it."""
@@ -203,7 +234,9 @@ class AsOfViews:
         ).fetchone()
         if existing:
             return Built(day, schema, existing[0], existing[1], existing[2], None)
+        phases: dict[str, float] = {}
         position = cutoff_position(self.app, self.cut(day))
+        phases["cutoff"] = monotonic.perf_counter() - started
         base = conn.execute(
             sql.SQL(
                 "SELECT day, schema, position FROM {}.built WHERE day < %s AND version = %s "
@@ -214,7 +247,8 @@ class AsOfViews:
         building = f"{schema}_building"
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(building)))
         if base is not None:
-            copy_schema(conn, base[1], building)
+            phases.update(copy_schema(conn, base[1], building))
+        replay_started = monotonic.perf_counter()
         applied = []
         for projection in self.projections(self.app):
             runner = PrefixRunner(
@@ -226,7 +260,9 @@ class AsOfViews:
             finally:
                 runner.close()
         events = max(applied, default=0)
-        seconds = monotonic.perf_counter() - started
+        phases["replay"] = monotonic.perf_counter() - replay_started
+        catalog_started = seconds = monotonic.perf_counter()
+        seconds -= started
         with conn.transaction():
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
             conn.execute(
@@ -245,7 +281,8 @@ class AsOfViews:
                 (day, schema, position, code_version(), events, seconds),
             )
         self._evict(conn)
-        return Built(day, schema, position, events, seconds, base[0] if base else None)
+        phases["catalog"] = monotonic.perf_counter() - catalog_started
+        return Built(day, schema, position, events, seconds, base[0] if base else None, phases)
 
     def _evict(self, conn: psycopg.Connection[Any]) -> None:
         """Keep the ``keep`` most recently used schemas."""
@@ -256,11 +293,14 @@ class AsOfViews:
             (self.keep,),
         ).fetchall()
         for day, schema in stale:
-            with conn.transaction():
-                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
-                    sql.Identifier(schema)))
-                conn.execute(sql.SQL("DELETE FROM {}.built WHERE day = %s").format(
-                    sql.Identifier(CATALOG)), (day,))
+            self._forget(conn, day, schema)
+
+    def _forget(self, conn: psycopg.Connection[Any], day: date, schema: str) -> None:
+        with conn.transaction():
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                sql.Identifier(schema)))
+            conn.execute(sql.SQL("DELETE FROM {}.built WHERE day = %s").format(
+                sql.Identifier(CATALOG)), (day,))
 
     def drop_all(self) -> None:
         """Forget every built schema (after a change of projection code, or in tests)."""
@@ -273,14 +313,139 @@ class AsOfViews:
             conn.execute(sql.SQL("DELETE FROM {}.built").format(sql.Identifier(CATALOG)))
 
 
-def copy_schema(conn: psycopg.Connection[Any], source: str, target: str) -> None:
-    """Every table of ``source`` into a new schema ``target`` (structure, indexes, rows)."""
+def _intact(conn: psycopg.Connection[Any], schema: str, position: int) -> bool:
+    """The schema still holds the positions it was built to (unlogged tables are emptied
+    by crash recovery; an empty log has no position to hold)."""
+    if position == 0:
+        return True
+    found = conn.execute(
+        sql.SQL("SELECT count(*) FROM {}.projection_position WHERE notification_id = %s")
+        .format(sql.Identifier(schema)),
+        (position,),
+    ).fetchone()
+    return bool(found and found[0])
+
+
+class DailyPreparation:
+    """Keeps yesterday ready: prepares it at once, then shortly after each local midnight
+    (and checks hourly, in case the clock jumped or a build failed). Run in a thread by
+    ``daily_preparation``; ``feedback as-of prepare`` does one round by hand."""
+
+    def __init__(
+        self,
+        views: AsOfViews,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        after_midnight: timedelta = AFTER_MIDNIGHT,
+    ) -> None:
+        self.views = views
+        self.now = now
+        self.after_midnight = after_midnight
+        self.stopping = threading.Event()
+        self.last: list[Built] = []
+
+    def yesterday(self) -> date:
+        return self.now().astimezone(LOCAL_ZONE).date() - timedelta(days=1)
+
+    def seconds_to_next_round(self) -> float:
+        """Until the next local midnight plus ``after_midnight``, at most an hour."""
+        now = self.now().astimezone(LOCAL_ZONE)
+        next_round = end_of(now.date()) + self.after_midnight
+        if now < next_round - timedelta(days=1):  # still before today's round
+            next_round -= timedelta(days=1)
+        return max(1.0, min(3600.0, (next_round - now).total_seconds()))
+
+    def round(self) -> list[Built]:
+        """Prepare yesterday; nothing when another process is building it."""
+        try:
+            self.last = self.views.prepare(self.yesterday())
+        except AsOfBusy:
+            return []
+        for built in self.last:
+            log.info("as-of %s prepared in %.2f s (%d events, from %s)",
+                     built.day, built.seconds, built.events, built.base or "zero")
+        return self.last
+
+    def run_forever(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.round()
+            except Exception:
+                log.exception("as-of preparation failed; retrying within the hour")
+            self.stopping.wait(self.seconds_to_next_round())
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
+@contextmanager
+def daily_preparation(app: Application[Any], conninfo: str) -> Iterator[DailyPreparation]:
+    """``DailyPreparation`` in a background thread for as long as the ``with`` block lasts
+    (the projection process and ``feedback run``)."""
+    preparation = DailyPreparation(AsOfViews(app, conninfo))
+    thread = threading.Thread(
+        target=preparation.run_forever, name="as-of-preparation", daemon=True
+    )
+    thread.start()
+    try:
+        yield preparation
+    finally:
+        preparation.stop()
+        thread.join(timeout=5)
+
+
+def copy_schema(conn: psycopg.Connection[Any], source: str, target: str) -> dict[str, float]:
+    """Every table of ``source`` into a new schema ``target`` (structure, rows, indexes).
+
+    Rows first, indexes after (one sorted build per index instead of an insertion per row,
+    the way ``pg_restore`` does it), in unlogged tables: an as-of schema is a cache of the
+    log, so it skips the write-ahead log (``AsOfViews.ready`` notices one emptied by a crash).
+    Returns the seconds spent copying rows and building indexes.
+    """
+    started = monotonic.perf_counter()
     conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(target)))
+    conn.execute("SET maintenance_work_mem = '256MB'")
     tables = conn.execute(
         "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY tablename", (source,)
     ).fetchall()
     for (table,) in tables:
         old = sql.SQL("{}.{}").format(sql.Identifier(source), sql.Identifier(table))
         new = sql.SQL("{}.{}").format(sql.Identifier(target), sql.Identifier(table))
-        conn.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL)").format(new, old))
+        conn.execute(
+            sql.SQL("CREATE UNLOGGED TABLE {} (LIKE {} INCLUDING ALL EXCLUDING INDEXES)").format(
+                new, old
+            )
+        )
         conn.execute(sql.SQL("INSERT INTO {} SELECT * FROM {}").format(new, old))
+    copied = monotonic.perf_counter()
+    for statement in index_statements(conn, source, target):
+        conn.execute(statement)
+    return {"copy_rows": copied - started, "indexes": monotonic.perf_counter() - copied}
+
+
+def index_statements(conn: psycopg.Connection[Any], source: str, target: str) -> list[Any]:
+    """The statements giving ``target``'s tables the indexes (and the primary keys and unique
+    constraints they back) of ``source``'s tables of the same name."""
+    rows = conn.execute(
+        "SELECT t.relname, pg_get_indexdef(x.indexrelid), c.conname, "
+        "pg_get_constraintdef(c.oid), quote_ident(%(source)s), quote_ident(%(target)s) "
+        "FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid "
+        "JOIN pg_namespace n ON n.oid = t.relnamespace "
+        "LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.contype IN ('p', 'u') "
+        "WHERE n.nspname = %(source)s ORDER BY t.relname, x.indexrelid",
+        {"source": source, "target": target},
+    ).fetchall()
+    statements: list[Any] = []
+    for table, indexdef, constraint, constraintdef, quoted_source, quoted_target in rows:
+        if constraint is not None:
+            statements.append(
+                sql.SQL("ALTER TABLE {}.{} ADD CONSTRAINT {} {}").format(
+                    sql.Identifier(target), sql.Identifier(table), sql.Identifier(constraint),
+                    sql.SQL(constraintdef),
+                )
+            )
+            continue
+        on_source = f" ON {quoted_source}."
+        if on_source not in indexdef:
+            raise RuntimeError(f"cannot retarget index definition: {indexdef}")
+        statements.append(sql.SQL(indexdef.replace(on_source, f" ON {quoted_target}.", 1)))
+    return statements

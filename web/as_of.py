@@ -13,6 +13,7 @@ import threading
 from datetime import date
 from typing import Any
 
+import anyio
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,6 +23,7 @@ from projections.figures_queries import MAX_OVERDUE_ROWS, FigureQueries
 from projections.queries import QueueRow
 from web.errors import error_page
 from web.i18n import N_
+from web.principal import StaffPrincipal
 from web.rendering import Renderer
 from web.services import WebServices
 
@@ -30,10 +32,16 @@ log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 3
 AS_OF_INVALID = N_("Ngày xem lại không hợp lệ: nhập một ngày đã qua, dạng YYYY-MM-DD.")
 AS_OF_UNAVAILABLE = N_("Máy chủ này không xem lại được số liệu theo ngày.")
+# The inspector's page's message (web.inspector.NOT_RECORDED's kind): no record, no figures.
+AS_OF_NOT_RECORDED = N_("Không ghi được nhật ký xem lại, nên không hiển thị số liệu.")
 
 
 class AsOfInvalid(Exception):
     """``as_of`` is not a past day."""
+
+
+class AsOfNotRecorded(Exception):
+    """The view could not be recorded in the inspections log: nothing is shown."""
 
 
 class AsOfPreparing(Exception):
@@ -80,13 +88,12 @@ class AsOfService:
         self.pool = pool
         self._building: dict[date, threading.Thread] = {}
         self._lock = threading.Lock()
-        self.ready_schemas: dict[date, str] = {}
 
     def figures(self, day: date) -> AsOfFigureQueries:
-        """The day's figures, or ``AsOfPreparing`` after starting its build."""
-        schema = self.ready_schemas.get(day) or self.views.ready(day)
+        """The day's figures, or ``AsOfPreparing`` after starting its build. The catalog is
+        asked every time (one indexed row): a schema may have been evicted or rebuilt."""
+        schema = self.views.ready(day)
         if schema is not None:
-            self.ready_schemas[day] = schema
             return AsOfFigureQueries(self.pool, schema, day)
         self.start(day)
         raise AsOfPreparing(day)
@@ -148,9 +155,39 @@ def as_of_figures(request: Request, services: WebServices) -> AsOfFigureQueries 
     return as_of_service(request).figures(day)
 
 
+async def record_as_of_view(
+    request: Request, principal: StaffPrincipal, unit_id: str, day: date
+) -> None:
+    """Record who looked at which unit's figures as of which day, and when, in the
+    inspections log (``feedback_core.inspections.DashboardView``), before they are shown."""
+    services: WebServices = request.app.state.services
+    inspections = services.inspections
+    if inspections is None:
+        raise AsOfNotRecorded(day)
+    at = services.clock()
+
+    def record() -> int:
+        assert inspections is not None
+        return inspections.record_dashboard(
+            inspector=principal.username, role=principal.actor.role.value,
+            inspector_unit=principal.actor.unit_id, unit_id=unit_id, as_of=day, at=at,
+            page=request.url.path,
+        )
+
+    try:
+        await anyio.to_thread.run_sync(record)
+    except Exception as exc:
+        log.exception("as-of view of %s on %s not recorded", unit_id, day)
+        raise AsOfNotRecorded(day) from exc
+
+
 def install_as_of(app: FastAPI, renderer: Renderer) -> None:
     async def invalid(request: Request, exc: Exception) -> Response:
         return error_page(renderer, request, 400, AS_OF_INVALID, back_url="/staff/dashboard")
+
+    async def not_recorded(request: Request, exc: Exception) -> Response:
+        return error_page(renderer, request, 503, AS_OF_NOT_RECORDED,
+                          back_url="/staff/dashboard")
 
     async def preparing(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, AsOfPreparing)
@@ -163,4 +200,5 @@ def install_as_of(app: FastAPI, renderer: Renderer) -> None:
         return response
 
     app.add_exception_handler(AsOfInvalid, invalid)
+    app.add_exception_handler(AsOfNotRecorded, not_recorded)
     app.add_exception_handler(AsOfPreparing, preparing)

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from feedback_core.intake import Channel, SipasComponent
+from feedback_core.org.directory import directory_as_of
 from feedback_core.organisation import Organisation, StaffAccount, Unit
 from feedback_core.ranking import RankedUnit, Ranking, UnitSatisfaction, rank_units
 from feedback_core.roles import Role
@@ -34,7 +35,7 @@ from projections.figures_queries import (
     Totals,
 )
 from projections.queries import QueueRow
-from web.as_of import as_of_figures
+from web.as_of import as_of_figures, record_as_of_view
 from web.charts import Bar, Series, bar_chart, line_chart
 from web.dashboard_tables import TABLES, csv_table, xlsx_table, xlsx_workbook
 from web.i18n import N_
@@ -408,63 +409,92 @@ def overdue_lines(
     return lines
 
 
+@dataclass(frozen=True)
+class Viewpoint:
+    """Where a dashboard is seen from: today's tree and date, or, with ``?as_of=D``, the
+    tree as it stood on D and D as "today" (days overdue counted to D)."""
+
+    org: Organisation
+    today: date
+    as_of: date | None = None
+
+    @property
+    def query(self) -> str:
+        """What the dashboard's own links add to stay in the past."""
+        return f"&as_of={self.as_of.isoformat()}" if self.as_of else ""
+
+
 def dashboard_routes(services: WebServices, renderer: Renderer) -> APIRouter:
     router = APIRouter()
 
-    def authorise(principal: StaffPrincipal, request: Request) -> str:
-        if principal.actor.role not in DASHBOARD_ROLES:
-            raise StaffForbidden(HEADS_ONLY)
+    async def viewpoint(request: Request) -> Viewpoint:
+        """After ``figure_source`` (which checks ``as_of`` and remembers it)."""
+        as_of: date | None = getattr(request.state, "as_of", None)
+        if as_of is None:
+            return Viewpoint(services.organisation, services.today())
+        if services.org_app is None:  # no organisation history here: today's tree
+            return Viewpoint(services.organisation, as_of, as_of)
+        org_app = services.org_app
+        org = await anyio.to_thread.run_sync(
+            lambda: directory_as_of(org_app, as_of, include_retired=True)
+        )
+        return Viewpoint(org, as_of, as_of)
+
+    def authorise(principal: StaffPrincipal, request: Request, org: Organisation) -> str:
         wanted = request.query_params.get("unit") or principal.actor.unit_id
-        if wanted not in principal.scope or wanted not in services.organisation.units:
+        if wanted not in principal.scope or wanted not in org.units:
             raise StaffForbidden(HEADS_ONLY)
         return wanted
 
     async def load(
         request: Request, principal: StaffPrincipal
-    ) -> tuple[Dashboard, bool, FigureSource]:
-        unit_id = authorise(principal, request)
-        today = services.today()
-        args = dict(request.query_params)
-        period, valid = parse_period(args, today)
-        group, valid_group = parse_group(args, period)
+    ) -> tuple[Dashboard, bool, FigureSource, Viewpoint]:
+        if principal.actor.role not in DASHBOARD_ROLES:
+            raise StaffForbidden(HEADS_ONLY)
         source = figure_source(request, services)
+        point = await viewpoint(request)
+        unit_id = authorise(principal, request, point.org)
+        args = dict(request.query_params)
+        period, valid = parse_period(args, point.today)
+        group, valid_group = parse_group(args, period)
         board = await anyio.to_thread.run_sync(
-            build_dashboard, source, services.organisation, principal, unit_id, period, today,
-            group,
+            build_dashboard, source, point.org, principal, unit_id, period, point.today, group,
         )
-        return board, valid and valid_group, source
+        if point.as_of is not None:
+            await record_as_of_view(request, principal, unit_id, point.as_of)
+        return board, valid and valid_group, source, point
 
-    def holder_in_scope(request: Request, board: Dashboard, principal: StaffPrincipal
-                        ) -> str | None:
+    def holder_in_scope(request: Request, board: Dashboard, principal: StaffPrincipal,
+                        point: Viewpoint) -> str | None:
         """``?holder=``: an officer of the subtree shown (a sibling ward's is refused)."""
         holder = request.query_params.get("holder")
         if not holder:
             return None
-        account = services.organisation.staff.get(holder)
-        units = subtree_in_scope(services.organisation, board.unit.id, principal)
+        account = point.org.staff.get(holder)
+        units = subtree_in_scope(point.org, board.unit.id, principal)
         if account is None or account.unit_id not in units:
             raise StaffForbidden(OFFICER_OUTSIDE)
         return holder
 
     async def overdue_of(source: FigureSource, board: Dashboard, principal: StaffPrincipal,
-                         holder: str | None = None) -> list[OverdueLine]:
-        today = services.today()
-        units = subtree_in_scope(services.organisation, board.unit.id, principal)
+                         point: Viewpoint, holder: str | None = None) -> list[OverdueLine]:
+        today = point.today
+        units = subtree_in_scope(point.org, board.unit.id, principal)
         if holder is None:
             rows = await anyio.to_thread.run_sync(source.overdue_list, units, today)
         else:
             rows = await anyio.to_thread.run_sync(
                 source.overdue_list_held_by, units, today, holder
             )
-        return overdue_lines(services.organisation, rows, today)
+        return overdue_lines(point.org, rows, today)
 
     async def export(request: Request, principal: Staff, table: str, kind: str) -> Response:
         if table not in TABLES:
             return Response(status_code=404)
-        board, _valid, source = await load(request, principal)
-        overdue = await overdue_of(source, board, principal) if table == "overdue" else []
+        board, _valid, source, point = await load(request, principal)
+        overdue = await overdue_of(source, board, principal, point) if table == "overdue" else []
         writer = xlsx_table if kind == "xlsx" else csv_table
-        return no_store(writer(table, board, overdue, services.organisation))
+        return no_store(writer(table, board, overdue, point.org))
 
     @router.get("/staff/dashboard")
     async def dashboard(request: Request, principal: Staff) -> Response:
@@ -472,12 +502,13 @@ def dashboard_routes(services: WebServices, renderer: Renderer) -> APIRouter:
         if kind in ("csv", "xlsx"):
             table = request.query_params.get("table", "units")
             return await export(request, principal, table if table in TABLES else "units", kind)
-        board, valid, _source = await load(request, principal)
+        board, valid, _source, point = await load(request, principal)
         return no_store(renderer.render(request, "dashboard.html", {
             **staff_context(request, principal),
             "board": board,
             "valid_period": valid,
-            "query": _query(board),
+            "query": _query(board, point),
+            "as_of_query": point.query,
             "target": ON_TIME_TARGET,
             "percent": percent,
             "days": days_text,
@@ -490,19 +521,19 @@ def dashboard_routes(services: WebServices, renderer: Renderer) -> APIRouter:
     @router.get("/staff/dashboard.xlsx")
     async def whole_dashboard(request: Request, principal: Staff) -> Response:
         """Every table of the dashboard, one sheet each."""
-        board, _valid, source = await load(request, principal)
-        overdue = await overdue_of(source, board, principal)
-        return no_store(xlsx_workbook(board, overdue, services.organisation))
+        board, _valid, source, point = await load(request, principal)
+        overdue = await overdue_of(source, board, principal, point)
+        return no_store(xlsx_workbook(board, overdue, point.org))
 
     @router.get("/staff/dashboard/overdue")
     async def overdue_page(request: Request, principal: Staff) -> Response:
-        board, _valid, source = await load(request, principal)
-        holder = holder_in_scope(request, board, principal)
-        lines = await overdue_of(source, board, principal, holder)
+        board, _valid, source, point = await load(request, principal)
+        holder = holder_in_scope(request, board, principal, point)
+        lines = await overdue_of(source, board, principal, point, holder)
         kind = request.query_params.get("format")
         if kind in ("csv", "xlsx"):
             writer = xlsx_table if kind == "xlsx" else csv_table
-            return no_store(writer("overdue", board, lines, services.organisation))
+            return no_store(writer("overdue", board, lines, point.org))
         held = next((o for o in board.officers if o.account.username == holder), None)
         return no_store(renderer.render(request, "dashboard_overdue.html", {
             **staff_context(request, principal),
@@ -510,7 +541,7 @@ def dashboard_routes(services: WebServices, renderer: Renderer) -> APIRouter:
             "lines": lines,
             "count": held.held.overdue if held else board.overdue,
             "holder": held,
-            "query": _query(board),
+            "query": _query(board, point),
         }))
 
     @router.get("/staff/dashboard/{table}.csv")
@@ -524,10 +555,11 @@ def dashboard_routes(services: WebServices, renderer: Renderer) -> APIRouter:
     return router
 
 
-def _query(board: Dashboard) -> str:
+def _query(board: Dashboard, point: Viewpoint | None = None) -> str:
+    """The dashboard's own links: the same unit, period and grouping, and the as-of day."""
     p = board.period
     return (f"unit={board.unit.id}&from={p.start.isoformat()}&to={p.end.isoformat()}"
-            f"&group={board.group}")
+            f"&group={board.group}{point.query if point else ''}")
 
 
 def _trend_chart(board: Dashboard) -> Any:

@@ -23,7 +23,11 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from feedback_core.audit.bundle import BundleError, read_case_bundle
 from feedback_core.cases import Case
 from feedback_core.identity import normalise_tracking_code
-from feedback_core.inspections import InspectionRecord, InspectionsApplication
+from feedback_core.inspections import (
+    DashboardViewRecord,
+    InspectionRecord,
+    InspectionsApplication,
+)
 from feedback_core.organisation import Organisation
 from feedback_core.permissions import Action, NotAllowed, check
 from feedback_core.replay import ReplayStep, as_of, related_cases, replay
@@ -276,11 +280,17 @@ def inspector_routes(services: WebServices, renderer: Renderer) -> APIRouter:
             found = [r for r in inspections.records() if r.case_unit in scope]
             return found[::-1][:LOG_LIMIT]
 
+        def dashboards_in_scope() -> list[DashboardViewRecord]:
+            found = [r for r in inspections.dashboard_records() if r.unit_id in scope]
+            return found[::-1][:LOG_LIMIT]
+
         records = await anyio.to_thread.run_sync(in_scope)
+        dashboard_views = await anyio.to_thread.run_sync(dashboards_in_scope)
         org = services.organisation
         context = {
             **staff_context(request, principal),
             "records": records,
+            "dashboard_views": dashboard_views,
             "person": lambda username: _person(org, username),
             "unit_name": lambda unit: _unit_name(org, unit),
             "limit": LOG_LIMIT,

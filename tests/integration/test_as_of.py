@@ -11,19 +11,29 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from itertools import repeat
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from feedback_cli.services import open_inspections
 from feedback_core.application import CasesApplication
 from feedback_core.handling import CaseDesk
 from feedback_core.legal_clock import DEFAULT_RULES, BusinessCalendar
 from feedback_core.permissions import Action
 from feedback_core.settings import Settings
 from feedback_core.store import Database, open_cases_application
-from projections.as_of import AsOfBusy, AsOfViews, cutoff_position, end_of, schema_for
+from projections.as_of import (
+    AsOfBusy,
+    AsOfViews,
+    DailyPreparation,
+    cutoff_position,
+    end_of,
+    schema_for,
+)
 from projections.case_views import CaseViews
 from projections.figures import FIGURE_TABLES, FiguresViews
 from projections.figures_queries import FigureQueries
@@ -171,11 +181,12 @@ def test_dashboard_as_of_through_the_web(
     settings = Settings(secret_key="test-secret")
     org = build_test_organisation()
     queries = ViewQueries(database.conninfo)
+    inspections = open_inspections(database)
     clock = [NOW - timedelta(days=1)]  # the head looks on 22 November...
     services = WebServices(
         settings=settings, organisation=org, publisher=RecordingPublisher(), queries=queries,
         health=FakeHealth(), clock=lambda: clock[0], desk=make_desk(app, org),
-        **with_qr_codes(settings),
+        inspections=inspections, **with_qr_codes(settings),
     )
     web = create_app(services)
     query = "unit=tay-ho&from=2026-10-01&to=2026-11-23"
@@ -205,11 +216,30 @@ def test_dashboard_as_of_through_the_web(
                 csv.reader(io.StringIO(shown))
             )
             overdue = client.get(f"/staff/dashboard/overdue.csv?{query}&as_of=2026-11-22")
-            # The rows are those of then (days overdue are counted by the live page's code).
-            rows_then = [r[:5] for r in csv.reader(io.StringIO(overdue_then))]
+            # The rows of then, days overdue included: counted to the as-of day.
+            rows_then = list(csv.reader(io.StringIO(overdue_then)))
             assert len(rows_then) > 1
-            assert [r[:5] for r in csv.reader(io.StringIO(overdue.text))] == rows_then
+            assert list(csv.reader(io.StringIO(overdue.text))) == rows_then
+            # The dashboard's own links stay on that day.
+            assert "/staff/dashboard/overdue?unit=tay-ho&amp;from=2026-10-01&amp;to=2026-11-23" \
+                "&amp;group=day&amp;as_of=2026-11-22" in page.text
+            assert 'name="as_of" value="2026-11-22"' in page.text
+            assert "unit=nhat-tan&amp;from=2026-10-01&amp;to=2026-11-23&amp;as_of=2026-11-22" \
+                in page.text
             assert "Số liệu tại ngày" not in client.get(f"/staff/dashboard?{query}").text
+            # Each as-of page shown was recorded (who, which unit, which day, which page).
+            views_recorded = list(inspections.dashboard_records())
+            assert [(v.inspector, v.unit_id, v.as_of, v.page) for v in views_recorded] == [
+                ("lanhdao.tayho", "tay-ho", date(2026, 11, 22), "/staff/dashboard"),
+                ("lanhdao.tayho", "tay-ho", date(2026, 11, 22), "/staff/dashboard/units.csv"),
+                ("lanhdao.tayho", "tay-ho", date(2026, 11, 22), "/staff/dashboard/overdue.csv"),
+            ]
+            assert views_recorded[0].at == NOW and views_recorded[0].role == "head"
+            assert list(inspections.records()) == []  # no case was looked at
+            listing = client.get("/inspect/log")
+            assert listing.status_code == 200
+            assert 'id="as-of-views"' in listing.text
+            assert listing.text.count("/staff/dashboard/units.csv</code>") == 1
 
             for bad in ("2026-11-23", "2027-01-01", "hôm qua"):
                 refused = client.get(f"/staff/dashboard?{query}&as_of={bad}")
@@ -220,3 +250,56 @@ def test_dashboard_as_of_through_the_web(
             as_of.drop_all()
     finally:
         queries.pool.close()
+        inspections.close()
+
+
+def test_prepare_builds_each_day_from_the_one_before_and_rebuilds_a_crashed_copy(
+    app: CasesApplication, database: Database
+) -> None:
+    """The nightly step: three days prepared oldest first, each from the day before's copy
+    (only that day's events replayed), equal to the live replay; a copy whose unlogged rows
+    a crash emptied is noticed and built again."""
+    days = [date(2026, 11, 20), date(2026, 11, 21), date(2026, 11, 22)]
+    cuts: dict[date, datetime] = {}
+    for count, day in enumerate(days, start=2):
+        app.record_submissions([submission(rating=1 + i % 5) for i in range(count)])
+        cuts[day] = datetime.now(UTC)
+        time.sleep(0.01)
+    views = AsOfViews(app, database.conninfo, cut=lambda day: cuts[day])
+    try:
+        built = views.prepare(days[-1], days=3)
+        assert [b.day for b in built] == days
+        assert [b.base for b in built] == [None, *days[:2]]
+        assert [b.events for b in built][1:] == [
+            cutoff_position(app, cuts[days[1]]) - cutoff_position(app, cuts[days[0]]),
+            cutoff_position(app, cuts[days[2]]) - cutoff_position(app, cuts[days[1]]),
+        ]
+        assert set(built[1].phases) == {"cutoff", "copy_rows", "indexes", "replay", "catalog"}
+        assert views.prepare(days[-1], days=3) == []  # all kept: nothing built again
+        project(app, database)  # the live views over the same (whole) log
+        assert compare_schemas(database.conninfo, "views", built[-1].schema,
+                               TABLES + FIGURE_TABLES) == []
+
+        with psycopg.connect(database.conninfo, autocommit=True) as conn:
+            conn.execute(f"TRUNCATE {built[-1].schema}.projection_position")  # as a crash does
+        assert views.ready(days[-1]) is None
+        rebuilt = views.prepare(days[-1])
+        assert [b.base for b in rebuilt] == [days[1]]
+        assert compare_schemas(database.conninfo, "views", rebuilt[0].schema,
+                               TABLES + FIGURE_TABLES) == []
+    finally:
+        views.drop_all()
+
+
+def test_daily_preparation_runs_shortly_after_local_midnight() -> None:
+    hanoi = ZoneInfo("Asia/Ho_Chi_Minh")
+    moments = {
+        datetime(2026, 11, 23, 23, 0, tzinfo=hanoi): 3600.0,  # checks hourly
+        datetime(2026, 11, 23, 23, 59, tzinfo=hanoi): 360.0,  # 00:05
+        datetime(2026, 11, 24, 0, 2, tzinfo=hanoi): 180.0,  # today's round still ahead
+        datetime(2026, 11, 24, 0, 6, tzinfo=hanoi): 3600.0,
+    }
+    for now, seconds in moments.items():
+        preparation = DailyPreparation(AsOfViews.__new__(AsOfViews), now=repeat(now).__next__)
+        assert preparation.seconds_to_next_round() == seconds
+        assert preparation.yesterday() == now.date() - timedelta(days=1)
