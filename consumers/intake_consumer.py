@@ -16,9 +16,12 @@ from typing import Any
 
 import anyio
 from aiokafka import ConsumerRecord
+from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.message import StreamMessage
 
+from consumers.outages import store_with_retry
 from feedback_core.application import CasesApplication, RecordResult
 from feedback_core.intake import IntakeError, IntakeSubmission, from_json
 
@@ -66,6 +69,13 @@ async def send_to_dead_letters(broker: KafkaBroker, dlq_topic: str, batch: Decod
         )
 
 
+async def raw_bodies(msg: StreamMessage[Any]) -> Any:
+    """FastStream's decoder would parse every record into a message object and
+    ``json.loads`` its body, only for ``handle_records`` to decode the raw records again
+    with ``from_json`` (which also validates them): keep the raw bodies instead."""
+    return msg.body
+
+
 def build_intake_broker(app: CasesApplication, options: ConsumerOptions) -> KafkaBroker:
     broker = KafkaBroker(
         options.bootstrap_servers, acks="all", enable_idempotence=True, client_id="feedback-core"
@@ -80,6 +90,7 @@ def build_intake_broker(app: CasesApplication, options: ConsumerOptions) -> Kafk
         auto_offset_reset="earliest",
         session_timeout_ms=options.session_timeout_ms,
         heartbeat_interval_ms=options.heartbeat_interval_ms,
+        decoder=raw_bodies,
     )
     async def on_intake(body: list[Any], msg: KafkaMessage) -> None:
         records = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
@@ -90,7 +101,13 @@ def build_intake_broker(app: CasesApplication, options: ConsumerOptions) -> Kafk
             await msg.nack()
             await anyio.sleep(1.0)
             return
-        await msg.ack()
+        try:
+            await msg.ack()
+        except (KafkaError, OSError) as exc:  # Kafka restarting: stored, so re-delivery is safe
+            log.warning(
+                "intake: offset commit failed (%s); the batch may be re-delivered",
+                type(exc).__name__,
+            )
 
     return broker
 
@@ -103,7 +120,7 @@ async def handle_records(
 ) -> RecordResult:
     batch = decode_batch(records)
     await send_to_dead_letters(broker, options.dlq_topic, batch)
-    result = await anyio.to_thread.run_sync(app.record_submissions, batch.submissions)
+    result = await store_with_retry(app, batch.submissions)  # waits out a PostgreSQL restart
     log.info(
         "intake batch: %d stored, %d duplicates, %d dead letters",
         len(result.recorded), len(result.duplicates), len(batch.poison),

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import signal
+import textwrap
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,29 +14,36 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+import anyio
 import uvicorn
 from faststream import FastStream
 
 from consumers.intake_consumer import ConsumerOptions, build_intake_broker
+from consumers.outages import wait_for_broker
 from consumers.publisher import IntakePublisher, publish_all
+from consumers.sealing_publisher import sealing
 from feedback_cli.demo_data import demo_submissions
 from feedback_cli.health import HealthProbe
 from feedback_cli.wiring import make_publisher, open_organisation, resolve_database
 from feedback_core.application import CasesApplication
 from feedback_core.calendar_app import CalendarApplication, open_calendar_application
+from feedback_core.devices import DevicesApplication
 from feedback_core.handling import CaseDesk
 from feedback_core.inspections import InspectionsApplication
 from feedback_core.legal_clock import DEFAULT_RULES
 from feedback_core.organisation import Organisation
+from feedback_core.privacy.postgres import open_vault
 from feedback_core.qr_codes import QrCodesApplication, keyring_from_config
 from feedback_core.settings import Settings
 from feedback_core.store import Database, open_application, open_cases_application
+from projections.as_of import daily_preparation
 from projections.case_views import CaseViews
 from projections.figures_runner import figures_beside
 from projections.queries import ViewQueries
 from projections.runner import BatchedProjectionRunner
 
 if TYPE_CHECKING:
+    from feedback_cli.demo.populate import Report as DemoReport
     from web.services import WebServices
 
 log = logging.getLogger(__name__)
@@ -53,7 +61,8 @@ def open_core(settings: Settings) -> Iterator[Core]:
     """The event-sourced applications of the platform, on one database."""
     db = resolve_database(settings)
     calendar = open_calendar_application(db)
-    app = open_cases_application(db, calendar=calendar.calendar)
+    vault = open_vault(db.conninfo, settings.personal_data_master)
+    app = open_cases_application(db, calendar=calendar.calendar, personal_data=vault)
     try:
         yield Core(db, app, calendar)
     finally:
@@ -72,7 +81,10 @@ def projection_thread(settings: Settings, core: Core) -> Iterator[BatchedProject
     thread = threading.Thread(target=runner.run_forever, name="projections", daemon=True)
     thread.start()
     try:
-        with figures_beside(core.app, core.db.conninfo, settings.views_schema):
+        with (
+            figures_beside(core.app, core.db.conninfo, settings.views_schema),
+            daily_preparation(core.app, core.db.conninfo),  # as-of views of yesterday
+        ):
             yield runner
     finally:
         runner.stop()
@@ -87,6 +99,13 @@ def open_qr_codes(db: Database) -> QrCodesApplication:
     )
 
 
+def open_devices(db: Database) -> DevicesApplication:
+    """Counter kiosks and paper-card batches (table ``devices_events``, a small pool)."""
+    return open_application(
+        db, lambda env: DevicesApplication(env={**env, "POSTGRES_POOL_SIZE": "2"})
+    )
+
+
 def open_inspections(db: Database) -> InspectionsApplication:
     """The inspectors' recorded views (table ``inspections_events``, a small pool)."""
     return open_application(
@@ -97,16 +116,18 @@ def open_inspections(db: Database) -> InspectionsApplication:
 def build_web(settings: Settings, core: Core, publisher: IntakePublisher) -> WebServices:
     """The web app's services. The organisation and QR codes applications opened here (for
     the admin pages, the second factor and the QR pages) are closed when the web app shuts
-    down."""
+    down. The publisher seals the citizens' contacts before they reach the intake topic."""
     from feedback_cli.mergers import pass_cases_of_merged_units
     from feedback_core.api_clients import api_clients_from
     from feedback_core.org.directory import directory_as_of
     from web.media import PostgresPhotoStore
     from web.services import WebServices
 
+    publisher = sealing(publisher, core.app.personal_data)
     org_app = open_organisation(settings, core.db)
     qr_codes: QrCodesApplication | None = None
     inspections: InspectionsApplication | None = None
+    devices: DevicesApplication | None = None
     try:
         organisation = directory_as_of(org_app)
         clients_file = settings.api_clients_file.read_text(encoding="utf-8")
@@ -114,6 +135,7 @@ def build_web(settings: Settings, core: Core, publisher: IntakePublisher) -> Web
         keyring = keyring_from_config(settings.qr_keys, settings.secret)
         qr_codes = open_qr_codes(core.db)
         inspections = open_inspections(core.db)
+        devices = open_devices(core.db)
         # A code in service for every open counter (idempotent: issues only where none is).
         qr_tokens = qr_codes.ensure_codes(
             [c.id for c in organisation.counters.values() if not c.closed], keyring,
@@ -121,6 +143,8 @@ def build_web(settings: Settings, core: Core, publisher: IntakePublisher) -> Web
         )
         queries = ViewQueries(core.db.conninfo, settings.views_schema)
     except BaseException:
+        if devices is not None:
+            devices.close()
         if inspections is not None:
             inspections.close()
         if qr_codes is not None:
@@ -138,11 +162,12 @@ def build_web(settings: Settings, core: Core, publisher: IntakePublisher) -> Web
         pass_cases=lambda on: pass_cases_of_merged_units(
             core, org_app, settings.views_schema, on
         ),
-        on_shutdown=[org_app.close, qr_codes.close, inspections.close],
+        on_shutdown=[org_app.close, qr_codes.close, inspections.close, devices.close],
         api_clients=api_clients,
         qr_codes=qr_codes,
         qr_keyring=keyring,
         inspections=inspections,
+        devices=devices,
         photos=PostgresPhotoStore(queries.pool),  # the read side's pool: a few small writes
     )
     services.remember_qr_tokens(qr_tokens)
@@ -179,7 +204,8 @@ async def serve_web(settings: Settings, services: WebServices) -> None:
     from web.app import create_app
 
     config = uvicorn.Config(
-        create_app(services), host=settings.host, port=settings.port, log_level="info"
+        create_app(services), host=settings.host, port=settings.port, log_level="info",
+        proxy_headers=True, forwarded_allow_ips=settings.trusted_proxies,
     )
     await QuietServer(config).serve()
 
@@ -201,8 +227,15 @@ def run_consumer(settings: Settings) -> None:
     if not settings.kafka_bootstrap_servers:
         raise SystemExit("feedback consume needs KAFKA_BOOTSTRAP_SERVERS (e.g. 127.0.0.1:9092)")
     with open_core(settings) as core:
-        broker = build_intake_broker(core.app, consumer_options(settings))
-        asyncio.run(FastStream(broker).run())
+        asyncio.run(_consume(settings, core))
+
+
+async def _consume(settings: Settings, core: Core) -> None:
+    """Started before Kafka (a reboot, ``feedback up``), the consumer waits for the broker
+    instead of exiting; once running, aiokafka reconnects by itself after a broker restart."""
+    options = consumer_options(settings)
+    await wait_for_broker(options.bootstrap_servers)
+    await FastStream(build_intake_broker(core.app, options)).run()
 
 
 def run_projections(settings: Settings) -> None:
@@ -212,7 +245,10 @@ def run_projections(settings: Settings) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: runner.stop())
         try:
-            with figures_beside(core.app, core.db.conninfo, settings.views_schema):
+            with (
+                figures_beside(core.app, core.db.conninfo, settings.views_schema),
+                daily_preparation(core.app, core.db.conninfo),  # as-of views of yesterday
+            ):
                 runner.run_forever()
         finally:
             runner.close()
@@ -241,6 +277,8 @@ def run_all_in_one(settings: Settings, seed: bool = True) -> None:
         notification_threads(settings, core),
         audit_thread(settings, core),
     ):
+        if seed:  # before the web reads the organisation: the district adds wards and officers
+            seed_district(settings, core)
         publisher = make_publisher(settings, core.app)
         services = build_web(settings, core, publisher)
         asyncio.run(_all_in_one(settings, core, services, seed))
@@ -268,7 +306,7 @@ async def _all_in_one(settings: Settings, core: Core, services: WebServices, see
         await broker.start()
     try:
         if seed:
-            await seed_demo(settings, core, services.organisation)
+            await seed_demo(settings, core, services.organisation, with_district=False)
         print_welcome(settings, services)
         await serve_web(settings, services)
     finally:
@@ -276,15 +314,38 @@ async def _all_in_one(settings: Settings, core: Core, services: WebServices, see
             await broker.stop()
 
 
-async def seed_demo(settings: Settings, core: Core, organisation: Organisation) -> int:
-    """Publish the demo submissions through the same path as the citizens' (idempotent)."""
+async def seed_demo(
+    settings: Settings, core: Core, organisation: Organisation, with_district: bool = True
+) -> int:
+    """Publish the demo submissions through the same path as the citizens', and (unless
+    already done) store the small demo district (both idempotent)."""
+    if with_district:
+        await anyio.to_thread.run_sync(seed_district, settings, core)
     submissions = demo_submissions(organisation, datetime.now(UTC))
-    await publish_all(make_publisher(settings, core.app), submissions)
+    publisher = sealing(make_publisher(settings, core.app), core.app.personal_data)
+    await publish_all(publisher, submissions)
     return len(submissions)
 
 
+def seed_district(settings: Settings, core: Core) -> DemoReport:
+    """The small demo district (``feedback demo-district --scale small``), up to now:
+    its wards and officers, a quarter of ratings and complaints, the handlers' steps."""
+    from feedback_cli.demo.district import generate_district
+
+    org_app = open_organisation(settings, core.db)
+    try:
+        report = generate_district(core.app, org_app, scale="small")
+    finally:
+        org_app.close()
+    print(f"demo district: {report.line()}", flush=True)
+    return report
+
+
 def print_welcome(settings: Settings, services: WebServices) -> None:
+    from feedback_cli.demo.organisation import added_logins
     from web.open311 import BASE_PATH, DEMO_API_KEY
+
+    district_logins = added_logins()
 
     base = settings.public_base_url
     clients = services.api_clients
@@ -303,7 +364,11 @@ def print_welcome(settings: Settings, services: WebServices) -> None:
         f"  Open311 GeoReport v2: {base}{BASE_PATH}/  (discovery.json, docs/open311.md)",
         *([f"  Demo Open311 api_key: {DEMO_API_KEY}"] if demo_key else []),
         "  Demo logins (password demo-2026):",
-        *(f"    {a.username:<22} {a.role:<8} {a.unit_id}" for a in org.staff.values()),
+        *(f"    {a.username:<22} {a.role:<8} {a.unit_id}" for a in org.staff.values()
+          if a.username not in district_logins),
+        *textwrap.wrap(", ".join(sorted(district_logins & set(org.staff))), width=92,
+                       initial_indent="    and the demo district's handlers: ",
+                       subsequent_indent="      "),
         "Press Ctrl-C to stop.",
         "",
     ]

@@ -1,15 +1,15 @@
 """``feedback up``: PostgreSQL and Kafka from infra/, then web, consumer, projection
-runner, outbound publisher (and the notifier, with a channel) as separate processes;
-Ctrl-C stops them all (and the servers this command started)."""
+runner, outbound publisher (and the notifier, with a channel) as separate processes, kept
+running by a supervisor (a child that exits is restarted with backoff, the restarts
+counted); Ctrl-C stops them all (and the servers this command started)."""
 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 
+from feedback_cli.supervisor import Supervisor
 from feedback_core.settings import Settings
 
 SERVICES = ("consume", "project", "outbound", "audit run", "web")
@@ -39,21 +39,10 @@ def _stop_infra(started: list[str]) -> None:
 def _spawn(command: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
     # A session of its own: Ctrl-C reaches only this parent, which stops each child once.
     return subprocess.Popen(
-        [sys.executable, "-m", "feedback_cli.main", *command.split()], env=env,
+        [sys.executable, "-m", "feedback_cli.main", *command.split()],
+        env=env,
         start_new_session=True,
     )
-
-
-def _terminate(processes: list[subprocess.Popen[bytes]]) -> None:
-    for proc in processes:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    for proc in processes:
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def _services(settings: Settings) -> tuple[str, ...]:
@@ -66,19 +55,18 @@ def _services(settings: Settings) -> tuple[str, ...]:
 def run_full_stack(settings: Settings, seed: bool = True) -> int:
     extra, started = _start_infra()
     env = {**os.environ, **extra}
-    processes: list[subprocess.Popen[bytes]] = []
+    supervisor = Supervisor(_services(settings), lambda command: _spawn(command, env))
     try:
         if seed:
             subprocess.run([sys.executable, "-m", "feedback_cli.main", "seed"], env=env, check=True)
-        services = _services(settings)
-        processes = [_spawn(name, env) for name in services]
-        while all(p.poll() is None for p in processes):
-            time.sleep(0.5)
-        failed = [name for name, p in zip(services, processes, strict=True) if p.poll()]
-        print(f"stopping: {', '.join(failed) or 'a service'} exited", file=sys.stderr)
-        return 1
+        supervisor.start()
+        supervisor.run()
+        return 0
     except KeyboardInterrupt:
         return 0
     finally:
-        _terminate(processes)
+        supervisor.stop()
+        restarted = {name: n for name, n in supervisor.restarts.items() if n}
+        if restarted:
+            print(f"feedback up: restarts {restarted}", file=sys.stderr)
         _stop_infra(started)

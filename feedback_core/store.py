@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
 
 import psycopg
+from eventsourcing import persistence
 from eventsourcing.application import Application
 from psycopg.conninfo import make_conninfo
 
@@ -61,8 +62,28 @@ class Database:
             "POSTGRES_PASSWORD": self.password,
             "POSTGRES_DBNAME": self.dbname,
             "POSTGRES_POOL_SIZE": str(pool_size),
+            # Survive a PostgreSQL restart: a pooled connection is checked before use (a
+            # broken one is replaced). Waiting for a connection gives up after 1 s; the
+            # library tries each operation 10 times, so an outage fails a call after about
+            # 12 s (a web request then answers 503) and a short restart is waited out.
+            "POSTGRES_PRE_PING": "y",
+            "POSTGRES_CONNECT_TIMEOUT": str(EVENT_STORE_CONNECT_TIMEOUT_S),
             "CREATE_TABLE": "y",
         }
+
+
+CONNECT_TIMEOUT_S = 5  # our own connections and pools (no retry around them)
+EVENT_STORE_CONNECT_TIMEOUT_S = 1  # the library's pools (it retries 10 times)
+
+# The exceptions that mean "PostgreSQL is unreachable or restarting" (connection refused or
+# broken, the server shutting down, no pooled connection in time), raised by psycopg, its
+# pool (PoolTimeout is an OperationalError) and the eventsourcing library's recorders.
+DATABASE_OUTAGES: tuple[type[Exception], ...] = (
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    persistence.OperationalError,
+    persistence.InterfaceError,
+)
 
 
 SCHEMA_LOCK = 0x6665_6462  # pg_advisory_lock key held while the library creates its tables

@@ -13,6 +13,7 @@ from psycopg.rows import class_row, dict_row
 from psycopg_pool import ConnectionPool
 
 from feedback_core.identity import normalise_tracking_code
+from feedback_core.store import CONNECT_TIMEOUT_S
 
 CLOSED_STATUSES = ["refused", "closed", "withdrawn", "merged"]
 # The same list as SQL text: a constant in the statement (not a parameter) lets the planner
@@ -131,8 +132,12 @@ def like_pattern(text: str) -> str:
 class ViewQueries:
     def __init__(self, conninfo: str, schema: str = "views", max_size: int = 4) -> None:
         self.schema = schema
+        # After a PostgreSQL restart the pooled connections are broken: each is checked
+        # when lent (a broken one is replaced), and a request waits at most 5 s for one,
+        # so an outage gives a quick 503 (web.errors) rather than a hang or a 500.
         self.pool: ConnectionPool[Any] = ConnectionPool(
-            conninfo, min_size=1, max_size=max_size, open=True
+            conninfo, min_size=1, max_size=max_size, open=True,
+            check=ConnectionPool.check_connection, timeout=CONNECT_TIMEOUT_S,
         )
 
     def _table(self, name: str) -> sql.Composed:

@@ -9,6 +9,7 @@ correctness and speed baseline.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -18,7 +19,11 @@ import psycopg
 from eventsourcing.application import Application
 from psycopg import Cursor, sql
 
+from feedback_core.backoff import Backoff
+from feedback_core.store import CONNECT_TIMEOUT_S, DATABASE_OUTAGES
 from projections.views import create_views
+
+log = logging.getLogger(__name__)
 
 
 class ViewProjection(Protocol):
@@ -40,14 +45,16 @@ class BatchedProjectionRunner:
         self.projection = projection
         self.schema = schema
         self.page_size = page_size
-        self.conn = psycopg.connect(conninfo, autocommit=True)
+        self.conninfo = conninfo
+        self.conn = self._connect()
         create_views(self.conn, schema)
         self._stop = threading.Event()
 
     def position(self) -> int:
         row = self.conn.execute(
-            sql.SQL("SELECT notification_id FROM {}.projection_position WHERE projection = %s")
-            .format(sql.Identifier(self.schema)),
+            sql.SQL(
+                "SELECT notification_id FROM {}.projection_position WHERE projection = %s"
+            ).format(sql.Identifier(self.schema)),
             (self.projection.name,),
         ).fetchone()
         return int(row[0]) if row else 0
@@ -89,9 +96,43 @@ class BatchedProjectionRunner:
             total += count
         return total
 
-    def run_forever(self, poll_interval: float = 0.1) -> None:
+    def _connect(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(self.conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+
+    def run_forever(self, poll_interval: float = 0.1, backoff: Backoff | None = None) -> None:
+        """Follow the log until ``stop()``. A PostgreSQL outage does not end it: the broken
+        connection is dropped, connecting is retried with bounded exponential backoff, and
+        the runner resumes from its stored position (moved in the same transaction as the
+        rows, so nothing is applied twice). One log line when the outage starts, one when
+        it ends; no event content in either."""
+        backoff = backoff or Backoff()
+        outage_began: float | None = None
         while not self._stop.is_set():
-            if not self.catch_up():
+            try:
+                if self.conn.closed:
+                    self.conn = self._connect()
+                applied = self.catch_up()
+            except DATABASE_OUTAGES as exc:
+                if outage_began is None:
+                    outage_began = time.monotonic()
+                    log.warning(
+                        "projection %s: PostgreSQL unavailable (%s); reconnecting with backoff",
+                        self.projection.name,
+                        type(exc).__name__,
+                    )
+                self.conn.close()
+                self._stop.wait(backoff.next_delay())
+                continue
+            if outage_began is not None:
+                log.warning(
+                    "projection %s: PostgreSQL back after %.1f s, %d attempt(s); resumed",
+                    self.projection.name,
+                    time.monotonic() - outage_began,
+                    backoff.attempts,
+                )
+                outage_began = None
+                backoff.reset()
+            if not applied:
                 self._stop.wait(poll_interval)
 
     def wait_for(self, notification_id: int, timeout: float = 10.0) -> bool:
