@@ -14,6 +14,8 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from feedback_core.privacy.sealing import is_sealed, subject_of
+
 SCHEMA_VERSION = 1
 MAX_DESCRIPTION_CHARS = 4000
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{2,63}")
@@ -139,14 +141,26 @@ def validate(sub: IntakeSubmission) -> None:
         raise IntakeError("schema", "submitted_at must carry a time zone")
     if not (sub.unit_id and sub.office_id and sub.counter_id):
         raise IntakeError("schema", "unit_id, office_id and counter_id are required")
-    if sub.contact_email and not _EMAIL.fullmatch(sub.contact_email):
-        raise IntakeError("email_invalid", f"not an e-mail address: {sub.contact_email!r}")
-    if sub.contact_phone and not _PHONE.fullmatch(sub.contact_phone):
-        raise IntakeError("phone_invalid", f"not a Vietnamese phone number: {sub.contact_phone!r}")
-    if sub.contact_zalo and not _ZALO.fullmatch(sub.contact_zalo):
-        raise IntakeError("zalo_invalid", "contact_zalo must be '<OA id>:<follower id>'")
+    _validate_contact(sub)
     if sub.wants_updates and not (sub.contact_email or sub.contact_phone or sub.contact_zalo):
         raise IntakeError("contact_missing", "updates need an e-mail address or a phone number")
+
+
+def _validate_contact(sub: IntakeSubmission) -> None:
+    """Clear contacts are checked; sealed ones (by the receiving edge, after this check)
+    only for their subject: a value sealed for another submission is never accepted."""
+    for value, pattern, code, message in (
+        (sub.contact_email, _EMAIL, "email_invalid", "not an e-mail address: {!r}"),
+        (sub.contact_phone, _PHONE, "phone_invalid", "not a Vietnamese phone number: {!r}"),
+        (sub.contact_zalo, _ZALO, "zalo_invalid", "contact_zalo must be '<OA id>:<follower id>'"),
+    ):
+        if not value:
+            continue
+        if is_sealed(value):
+            if subject_of(value) != sub.submission_id:
+                raise IntakeError("schema", "a sealed contact of another submission")
+        elif not pattern.fullmatch(value):
+            raise IntakeError(code, message.format(value))
 
 
 def _score(value: object) -> bool:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
-from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
@@ -13,6 +11,8 @@ from feedback_core.identity import case_id_for, rating_id_for, tracking_code_for
 from feedback_core.intake import ComplaintCategory, IntakeSubmission
 from feedback_core.legal_clock import DEFAULT_RULES, BusinessCalendar, DeadlineRule, due_date
 from feedback_core.local_time import local_date
+from feedback_core.privacy.submissions import seal_contact
+from feedback_core.privacy.vault import Sealer
 from feedback_core.ratings import Rating
 
 FEEDBACK_RULE = "service_feedback"
@@ -30,11 +30,17 @@ def _submission_context(sub: IntakeSubmission) -> dict[str, Any]:
     }
 
 
+def _sealed(seal: Sealer | None, sub: IntakeSubmission, value: str) -> str:
+    """The contact for the case's event: sealed at the edge already (kept as it is), or
+    sealed now (a clear value from an older producer); as given without a vault."""
+    return seal_contact(seal, sub.submission_id, value) if seal else value
+
+
 def aggregates_for(
     sub: IntakeSubmission,
     calendar: BusinessCalendar,
     rules: dict[str, DeadlineRule] = DEFAULT_RULES,
-    seal: Callable[[UUID, str], str] | None = None,
+    seal: Sealer | None = None,
 ) -> list[Aggregate]:
     """The Rating when the citizen rated, and the Case when they complained; ``seal``
     encrypts the citizen's contact for the case's event (feedback_core.privacy)."""
@@ -64,8 +70,9 @@ def aggregates_for(
             deadline_rule=rule.code,
             due_on=due_date(local_date(sub.submitted_at), rule, calendar).due,
             rating_id=rating_id_for(sub.submission_id) if sub.rating is not None else None,
-            contact_email=seal(sub.submission_id, sub.contact_email) if seal else sub.contact_email,
-            contact_phone=seal(sub.submission_id, sub.contact_phone) if seal else sub.contact_phone,
+            contact_email=_sealed(seal, sub, sub.contact_email),
+            contact_phone=_sealed(seal, sub, sub.contact_phone),
+            contact_zalo=_sealed(seal, sub, sub.contact_zalo),
             wants_updates=sub.wants_updates,
             locale=sub.locale,
             dossier_code=sub.dossier_code,
