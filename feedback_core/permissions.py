@@ -66,12 +66,16 @@ class UnitAction(StrEnum):
     ENROL_KIOSK = "enrol_kiosk"  # enrol or revoke the rating kiosk of a counter
     ENTER_PAPER_CARDS = "enter_paper_cards"  # type in the paper satisfaction cards
     ERASE_PERSONAL_DATA = "erase_personal_data"  # a lawful erasure request (docs/privacy.md)
+    SET_STAFF_PHOTO = "set_staff_photo"  # set or remove a staff member's photo (kiosks)
+    SET_KIOSK_PHOTOS = "set_kiosk_photos"  # whether the unit's kiosks show officers' photos
 
 
 UNIT_ALLOWED: dict[UnitAction, frozenset[Role]] = {
     UnitAction.ENROL_KIOSK: frozenset({Role.ADMIN, Role.HEAD}),
     UnitAction.ENTER_PAPER_CARDS: frozenset({Role.HANDLER, Role.HEAD, Role.OPERATOR}),
     UnitAction.ERASE_PERSONAL_DATA: frozenset({Role.ADMIN}),
+    UnitAction.SET_STAFF_PHOTO: frozenset({Role.ADMIN}),
+    UnitAction.SET_KIOSK_PHOTOS: frozenset({Role.ADMIN}),
 }
 
 

@@ -39,6 +39,7 @@ from web.admin import (
     refused,
     refused_change,
 )
+from web.admin_kiosk_photos import PHOTO_CHANGE_LABELS, kiosk_photos_shown
 from web.errors import error_page
 from web.flash import flash
 from web.i18n import N_
@@ -313,10 +314,13 @@ def org_routes(services: WebServices, renderer: Renderer) -> APIRouter:
             **staff_context(request, principal),
             "unit": current.units.get(unit_id) or current.offices.get(unit_id),
             "unit_id": unit_id,
-            "entries": [(e, UNIT_CHANGE_LABELS.get(e.change, e.change)) for e in entries],
+            "entries": [(e, UNIT_CHANGE_LABELS.get(e.change) or PHOTO_CHANGE_LABELS.get(
+                e.change, e.change)) for e in entries],
             "qr_history": await anyio.to_thread.run_sync(
                 history_of, services, counters_of_unit(current, unit_id)
             ),
+            "kiosk_photos": await anyio.to_thread.run_sync(kiosk_photos_shown, app, unit_id),
+            "today": today(),
         }
         return no_store(renderer.render(request, "admin_unit.html", context))
 

@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 from web.account import account_routes
 from web.admin import install_admin_errors
 from web.admin_calendar import calendar_routes
+from web.admin_kiosk_photos import MAX_PHOTO_UPLOAD_BYTES, PHOTO_UPLOAD_PATH, kiosk_photo_routes
 from web.admin_org import org_routes
 from web.admin_qr import qr_admin_routes
 from web.as_of import install_as_of
@@ -41,6 +42,7 @@ from web.services import WebServices
 from web.signin import signin_routes
 from web.sipas_page import sipas_routes
 from web.staff import install_staff_errors, staff_routes
+from web.staff_photos import staff_photo_routes
 from web.transparency import transparency_routes
 from web.zalo_webhook import zalo_routes
 
@@ -83,6 +85,7 @@ def create_app(services: WebServices) -> FastAPI:
     app.include_router(staff_routes(services, renderer))
     app.include_router(account_routes(services, renderer))
     app.include_router(qr_admin_routes(services, renderer))  # before /admin/org/{name}
+    app.include_router(kiosk_photo_routes(services, renderer))  # staff photos, kiosk setting
     app.include_router(org_routes(services, renderer))
     app.include_router(calendar_routes(services, renderer))
     app.include_router(privacy_admin_routes(services, renderer))  # docs/privacy.md
@@ -95,6 +98,7 @@ def create_app(services: WebServices) -> FastAPI:
     app.include_router(poster_routes(services, renderer))
     app.include_router(hotline_routes(services, renderer))
     app.include_router(kiosk_routes(services, renderer))
+    app.include_router(staff_photo_routes(services))  # officers' photos on kiosks only
     app.include_router(kiosk_admin_routes(services, renderer))
     app.include_router(paper_routes(services, renderer))
     app.include_router(hotline_api_routes(services))
@@ -111,7 +115,9 @@ def create_app(services: WebServices) -> FastAPI:
         https_only=False,
     )
     app.add_middleware(
-        BodySizeLimit, limit=MAX_BODY_BYTES, larger=[(QR_FORM_PATH, MAX_QR_UPLOAD_BYTES)]
+        BodySizeLimit, limit=MAX_BODY_BYTES,
+        larger=[(QR_FORM_PATH, MAX_QR_UPLOAD_BYTES),
+                (PHOTO_UPLOAD_PATH, MAX_PHOTO_UPLOAD_BYTES)],
     )
     app.add_middleware(BaseHTTPMiddleware, dispatch=remember_language)
     app.add_middleware(

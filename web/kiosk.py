@@ -38,6 +38,7 @@ from web.labels import RATING_LABELS, SIPAS_QUESTION_LABELS
 from web.rate_limit import SlidingWindowLimiter
 from web.rendering import Renderer
 from web.services import WebServices
+from web.staff_photos import PHOTO_SIZE, kiosk_photo_url
 
 log = logging.getLogger(__name__)
 
@@ -209,15 +210,21 @@ def kiosk_routes(services: WebServices, renderer: Renderer) -> APIRouter:
             return error_page(renderer, request, 410, KIOSK_REVOKED, KIOSK_REVOKED_TITLE)
         return error_page(renderer, request, 404, KIOSK_UNKNOWN, KIOSK_UNKNOWN_TITLE)
 
-    def render_kiosk(request: Request, token: str, where: KioskPlace, *,
-                     form: Mapping[str, Any] | None = None, notice: str = "",
-                     status_code: int = 200) -> Response:
+    async def render_kiosk(request: Request, token: str, where: KioskPlace, *,
+                           form: Mapping[str, Any] | None = None, notice: str = "",
+                           status_code: int = 200) -> Response:
         form = form or {}
         officer = services.organisation.staff.get(where.kiosk.officer)
         lang = locale_for(request)
+        # The officer's photo only where the unit shows them (web/staff_photos.py).
+        photo = await anyio.to_thread.run_sync(
+            kiosk_photo_url, services, where.place.unit.id, officer.username if officer else ""
+        )
         context = {
             "place": where.place,
             "officer": officer.display_name if officer else "",
+            "officer_photo": photo,
+            "photo_size": PHOTO_SIZE,
             "submission_id": form.get("submission_id") or str(uuid4()),
             "chosen": str(form.get("rating") or ""),
             "chosen_components": form_components(form),
@@ -247,7 +254,7 @@ def kiosk_routes(services: WebServices, renderer: Renderer) -> APIRouter:
         where = await kiosk_of(token)
         if isinstance(where, int):
             return refusal_page(request, where)
-        return render_kiosk(request, token, where)
+        return await render_kiosk(request, token, where)
 
     @router.post("/kiosk/{token}")
     async def kiosk_form(request: Request, token: str) -> Response:
@@ -259,7 +266,7 @@ def kiosk_routes(services: WebServices, renderer: Renderer) -> APIRouter:
             return error_page(renderer, request, 413)
         form = dict(await request.form())
         if wait := too_fast(where):
-            page = render_kiosk(request, token, where, form=form, notice=KIOSK_TOO_FAST,
+            page = await render_kiosk(request, token, where, form=form, notice=KIOSK_TOO_FAST,
                                 status_code=429)
             page.headers["Retry-After"] = str(wait)
             return page
@@ -268,10 +275,10 @@ def kiosk_routes(services: WebServices, renderer: Renderer) -> APIRouter:
             submission = kiosk_submission(data, where, services.clock(), locale_for(request))
         except KioskRefused as refused:
             again = {**form, "submission_id": ""} if refused.message == BAD_ID else form
-            return render_kiosk(request, token, where, form=again, notice=refused.message,
+            return await render_kiosk(request, token, where, form=again, notice=refused.message,
                                 status_code=422)
         if not await published(submission):
-            return render_kiosk(request, token, where, form=form, notice=KIOSK_NOT_SENT,
+            return await render_kiosk(request, token, where, form=form, notice=KIOSK_NOT_SENT,
                                 status_code=503)
         lang = locale_for(request)
         return RedirectResponse(f"/kiosk/{token}/thanks?lang={lang}", status_code=303)

@@ -185,6 +185,26 @@ class OrganisationApplication(Application[UUID]):
         with self.changes(actor) as c:
             c.reactivate_staff(username, effective_on=effective_on, reason=reason)
 
+    def set_staff_photo(  # noqa: PLR0913
+        self, username: str, *, sha256: str, effective_on: date, actor: str, reason: str = ""
+    ) -> None:
+        """``sha256`` of a photo already in the photo store (web/media.py)."""
+        with self.changes(actor) as c:
+            c.set_staff_photo(username, sha256=sha256, effective_on=effective_on, reason=reason)
+
+    def remove_staff_photo(
+        self, username: str, *, effective_on: date, actor: str, reason: str = ""
+    ) -> None:
+        with self.changes(actor) as c:
+            c.remove_staff_photo(username, effective_on=effective_on, reason=reason)
+
+    def set_kiosk_photos(  # noqa: PLR0913
+        self, unit_id: str, *, show: bool, effective_on: date, actor: str, reason: str = ""
+    ) -> None:
+        """Whether the unit's kiosks show the counter officer's photo (off by default)."""
+        with self.changes(actor) as c:
+            c.set_kiosk_photos(unit_id, show=show, effective_on=effective_on, reason=reason)
+
     # -- reading ---------------------------------------------------------------------------
 
     def unit(self, unit_id: str) -> Unit:

@@ -317,6 +317,28 @@ class OrgChanges:
         member.reactivate(effective_on, self.actor, reason)
         self._touch(member)
 
+    @_command
+    def set_staff_photo(
+        self, username: str, *, sha256: str, effective_on: date, reason: str = ""
+    ) -> None:
+        member = self.staff_member(username)
+        member.set_photo(sha256, effective_on, self.actor, reason)
+        self._touch(member)
+
+    @_command
+    def remove_staff_photo(self, username: str, *, effective_on: date, reason: str = "") -> None:
+        member = self.staff_member(username)
+        member.remove_photo(effective_on, self.actor, reason)
+        self._touch(member)
+
+    @_command
+    def set_kiosk_photos(
+        self, unit_id: str, *, show: bool, effective_on: date, reason: str = ""
+    ) -> None:
+        unit = self.unit(unit_id)
+        unit.set_kiosk_photos(show, effective_on, self.actor, reason)
+        self._touch(unit)
+
     # -- saving ----------------------------------------------------------------------------
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -22,6 +23,8 @@ from feedback_core.org.timeline import Timeline, record, value_on
 
 if TYPE_CHECKING:
     from feedback_core.org.units import Unit
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class StaffMember(Aggregate):
@@ -72,6 +75,19 @@ class StaffMember(Aggregate):
         reason: str
 
     class Reactivated(Aggregate.Event):
+        effective_on: date
+        actor: str
+        reason: str
+
+    class PhotoSet(Aggregate.Event):
+        # The SHA-256 of the photo in media.photos: the audit can tell which photo a kiosk
+        # showed on a day.
+        sha256: str
+        effective_on: date
+        actor: str
+        reason: str
+
+    class PhotoRemoved(Aggregate.Event):
         effective_on: date
         actor: str
         reason: str
@@ -132,6 +148,7 @@ class StaffMember(Aggregate):
         self.active: Timeline[bool] = [(effective_on, True)]
         self.password_hash = password_hash
         self.totp_secret: str | None = None
+        self.photos: Timeline[str | None] = []  # logs before photos existed: none
         self.last_effective_on = effective_on
 
     @property
@@ -145,6 +162,14 @@ class StaffMember(Aggregate):
     @property
     def is_active(self) -> bool:
         return self.active[-1][1]
+
+    @property
+    def photo(self) -> str | None:
+        """The SHA-256 of the current photo, None without one."""
+        return self.photos[-1][1] if self.photos else None
+
+    def photo_on(self, on: date) -> str | None:
+        return value_on(self.photos, on)
 
     def role_on(self, on: date) -> str:
         return value_on(self.roles, on) or self.roles[0][1]
@@ -227,6 +252,22 @@ class StaffMember(Aggregate):
             raise InvalidChange(f"{self.username!r} is active")
         self._reactivated(effective_on=effective_on, actor=actor, reason=reason)
 
+    def set_photo(self, sha256: str, effective_on: date, actor: str, reason: str = "") -> None:
+        """``sha256`` names a photo already stored (web/media.py checks and stores it)."""
+        if not _SHA256.match(sha256):
+            raise InvalidChange("a staff photo is named by its SHA-256 (64 hex digits)")
+        self._check_change(effective_on, actor, "set the photo")
+        self.check_active_on(effective_on, "set a photo")
+        if sha256 == self.photo:
+            raise InvalidChange(f"{self.username!r} already has this photo")
+        self._photo_set(sha256=sha256, effective_on=effective_on, actor=actor, reason=reason)
+
+    def remove_photo(self, effective_on: date, actor: str, reason: str = "") -> None:
+        self._check_change(effective_on, actor, "remove the photo")
+        if self.photo is None:
+            raise InvalidChange(f"{self.username!r} has no photo")
+        self._photo_removed(effective_on=effective_on, actor=actor, reason=reason)
+
     # -- events ----------------------------------------------------------------------------
 
     @event(DisplayNameChanged)
@@ -263,6 +304,16 @@ class StaffMember(Aggregate):
     @event(Reactivated)
     def _reactivated(self, *, effective_on: date, actor: str, reason: str) -> None:
         record(self.active, effective_on, True)
+        self.last_effective_on = effective_on
+
+    @event(PhotoSet)
+    def _photo_set(self, *, sha256: str, effective_on: date, actor: str, reason: str) -> None:
+        record(self.photos, effective_on, sha256)
+        self.last_effective_on = effective_on
+
+    @event(PhotoRemoved)
+    def _photo_removed(self, *, effective_on: date, actor: str, reason: str) -> None:
+        record(self.photos, effective_on, None)
         self.last_effective_on = effective_on
 
 

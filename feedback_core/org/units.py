@@ -87,6 +87,13 @@ class Unit(Aggregate):
         actor: str
         reason: str
 
+    class KioskPhotosChanged(Aggregate.Event):
+        # Whether the unit's rating kiosks show the counter officer's photo (off by default).
+        show: bool
+        effective_on: date
+        actor: str
+        reason: str
+
     @staticmethod
     def create_id(unit_id: str, **_: object) -> UUID:
         return unit_aggregate_id(unit_id)
@@ -145,6 +152,7 @@ class Unit(Aggregate):
         self.heads: Timeline[str | None] = []
         self.closed_on: date | None = None
         self.successor_id: str | None = None
+        self.kiosk_photos: Timeline[bool] = []  # logs before the setting existed: off
         self.last_effective_on = effective_on
 
     # -- reading ---------------------------------------------------------------------------
@@ -192,6 +200,14 @@ class Unit(Aggregate):
     def head_on(self, on: date) -> str | None:
         """The head on ``on``; None before the first appointment and after the unit closed."""
         return value_on(self.heads, on) if self.exists_on(on) else None
+
+    @property
+    def shows_kiosk_photos(self) -> bool:
+        return bool(self.kiosk_photos) and self.kiosk_photos[-1][1]
+
+    def shows_kiosk_photos_on(self, on: date) -> bool:
+        """Whether the kiosks of this unit showed officers' photos on ``on`` (default off)."""
+        return value_on(self.kiosk_photos, on) is True
 
     def change_dates(self) -> set[date]:
         ends = {self.closed_on} if self.closed_on else set()
@@ -299,6 +315,17 @@ class Unit(Aggregate):
         check_reason(reason, "closing a unit")
         self._closed(unit_id=self.unit_id, effective_on=effective_on, actor=actor, reason=reason)
 
+    def set_kiosk_photos(self, show: bool, effective_on: date, actor: str, reason: str = ""
+                         ) -> None:
+        """Show (or stop showing) the counter officer's photo on this unit's kiosks."""
+        self._check_change(effective_on, actor, "change the kiosk setting")
+        if self.is_office:
+            raise InvalidChange(f"{self.unit_id!r} is an office; the setting is its unit's")
+        if show == self.shows_kiosk_photos:
+            raise InvalidChange(f"unit {self.unit_id!r} already has this kiosk setting")
+        self._kiosk_photos_changed(show=show, effective_on=effective_on, actor=actor,
+                                   reason=reason)
+
     # -- events ----------------------------------------------------------------------------
 
     @event(Renamed)
@@ -336,4 +363,11 @@ class Unit(Aggregate):
     @event(Closed)
     def _closed(self, *, unit_id: str, effective_on: date, actor: str, reason: str) -> None:
         self.closed_on = effective_on
+        self.last_effective_on = effective_on
+
+    @event(KioskPhotosChanged)
+    def _kiosk_photos_changed(
+        self, *, show: bool, effective_on: date, actor: str, reason: str
+    ) -> None:
+        record(self.kiosk_photos, effective_on, show)
         self.last_effective_on = effective_on

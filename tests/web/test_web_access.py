@@ -462,3 +462,47 @@ def test_paper_cards_confirm(world: World, role: str, scope: str) -> None:
     expected = expected_for_unit_page(role, ENTERS_PAPER)
     assert answer.status_code == (303 if may else 403 if expected == 200 else expected)
     assert len(publisher.published) - before == (cards.count("\n") if may else 0)
+
+
+# --- officers' photos on kiosks (UnitAction.SET_STAFF_PHOTO, SET_KIOSK_PHOTOS) --------------
+PHOTO_OF = {"own": "canbo.nhattan", "other ward": "canbo.quangan",
+            "parent district": "lanhdao.tayho"}
+
+
+@pytest.mark.parametrize("scope", list(SCOPES))
+@pytest.mark.parametrize("role", list(ACCOUNTS))
+def test_staff_photo_upload(world: World, role: str, scope: str) -> None:
+    from tests.web.test_web_photo import png
+    from web.media import MemoryPhotoStore
+
+    if world.services.photos is None:
+        world.services.photos = MemoryPhotoStore()
+    username = PHOTO_OF[scope]
+    client = world.client(role)
+    page = client.get(f"/admin/org/staff/{username}")
+    may = role == "admin" and scope == "own"
+    assert page.status_code == expected_for_admin(role, 200 if may else 403)
+    token = hidden(client.get("/login").text, "csrf_token")
+    before = world.org_app.staff_member(username).version
+    photo = png(3 + list(ACCOUNTS).index(role), 2)  # a new photo each time
+    answer = client.post(f"/admin/org/staff/{username}/photo", data={"csrf_token": token},
+                         files={"photo": ("me.png", photo, "image/png")})
+    assert answer.status_code == expected_for_admin(role, 303 if may else 403), answer.text[-400:]
+    assert (world.org_app.staff_member(username).version != before) == may
+    if ACCOUNTS[role] is None:
+        assert answer.headers["location"].startswith("/login")
+
+
+@pytest.mark.parametrize("scope", list(SCOPES))
+@pytest.mark.parametrize("role", list(ACCOUNTS))
+def test_kiosk_photos_setting(world: World, role: str, scope: str) -> None:
+    unit_id = SCOPES[scope]
+    client = world.client(role)
+    token = hidden(client.get("/login").text, "csrf_token")
+    unit = world.org_app.unit(unit_id)
+    show = "0" if unit.shows_kiosk_photos else "1"
+    answer = client.post(f"/admin/org/units/{unit_id}/kiosk-photos",
+                         data={"csrf_token": token, "show": show})
+    may = role == "admin" and scope == "own"
+    assert answer.status_code == expected_for_admin(role, 303 if may else 403)
+    assert (world.org_app.unit(unit_id).version != unit.version) == may
