@@ -181,6 +181,14 @@ async def record_as_of_view(
         raise AsOfNotRecorded(day) from exc
 
 
+async def record_if_as_of(request: Request, principal: StaffPrincipal, unit_id: str) -> None:
+    """For a page that read ``as_of_figures``: when it is shown as of a past day, record
+    the view (``record_as_of_view``) before anything is shown; nothing to do otherwise."""
+    day: date | None = getattr(request.state, "as_of", None)
+    if day is not None:
+        await record_as_of_view(request, principal, unit_id, day)
+
+
 def install_as_of(app: FastAPI, renderer: Renderer) -> None:
     async def invalid(request: Request, exc: Exception) -> Response:
         return error_page(renderer, request, 400, AS_OF_INVALID, back_url="/staff/dashboard")

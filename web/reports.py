@@ -4,8 +4,9 @@ satisfaction by SIPAS component, the trend of the month and of the six before it
 unit's place among its peers (the fair ranking). A print stylesheet makes it an A4 page.
 
 With ``?as_of=YYYY-MM-DD`` (the month's last day, linked from the page) every figure is
-recomputed from the events recorded by then (``web.as_of``), the organisation as it was.
-Heads and inspectors, within their scope, like the dashboard.
+recomputed from the events recorded by then (``web.as_of``), the organisation as it was,
+and the view is recorded as an inspection first. Heads and inspectors, within their scope,
+like the dashboard.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from feedback_core.organisation import Organisation, Unit
 from feedback_core.ranking import RankedUnit, UnitSatisfaction, rank_units
 from feedback_core.sipas import NATIONAL_SOURCE, Outlook, outlook
 from projections.figures_queries import Totals
+from web.as_of import record_if_as_of
 from web.charts import Series, line_chart
 from web.dashboard import (
     COMPONENT_LABELS,
@@ -188,6 +190,7 @@ def report_routes(services: WebServices, renderer: Renderer) -> APIRouter:
         report = await anyio.to_thread.run_sync(
             build_report, source, org, unit.id, month, as_of or today
         )
+        await record_if_as_of(request, principal, unit.id)  # as of a past day: recorded first
         month_end_past = month.last < today
         return no_store(renderer.render(request, "report_monthly.html", {
             **staff_context(request, principal),

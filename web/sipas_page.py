@@ -1,7 +1,7 @@
 """``/staff/sipas?unit=&from=&to=``: the SIPAS outlook of a unit (``feedback_core.sipas``):
 each component's index with its interval, the index the unit is heading for, and the
 national figure beside it, as a table and a bar chart with whiskers. Heads and inspectors
-within their scope; ``?as_of=`` works as on the dashboard."""
+within their scope; ``?as_of=`` works as on the dashboard, and is recorded as an inspection."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from feedback_core.sipas import NATIONAL_SIPAS_2023, NATIONAL_SOURCE, Outlook, outlook
 from projections.figures_queries import Totals
+from web.as_of import record_if_as_of
 from web.charts import Bar, bar_chart
 from web.dashboard import COMPONENT_LABELS, FigureSource, figure_source, parse_period, percent
 from web.i18n import N_
@@ -78,6 +79,7 @@ def sipas_routes(services: WebServices, renderer: Renderer) -> APIRouter:
         result = await anyio.to_thread.run_sync(
             unit_outlook, source, units, period.start, period.end
         )
+        await record_if_as_of(request, principal, unit.id)  # as of a past day: recorded first
         return no_store(renderer.render(request, "sipas.html", {
             **staff_context(request, principal),
             "unit": unit,

@@ -6,19 +6,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from feedback_cli.services import open_inspections
 from feedback_core.application import CasesApplication
 from feedback_core.handling import CaseDesk
 from feedback_core.identity import case_id_for
+from feedback_core.inspections import InspectionsApplication
 from feedback_core.legal_clock import DEFAULT_RULES, BusinessCalendar
 from feedback_core.permissions import Action
 from feedback_core.settings import Settings
 from feedback_core.store import Database, open_cases_application
+from projections.as_of import AsOfViews
 from projections.queries import ViewQueries
 from tests.integration.test_as_of import DISTRICT, project
 from tests.integration.test_figures import at, scenario, step
@@ -27,6 +31,7 @@ from tests.unit.test_intake import submission
 from tests.web.conftest import build_test_organisation, make_desk
 from tests.web.web_doubles import NOW, FakeHealth, RecordingPublisher, log_in
 from web.app import create_app
+from web.as_of import AsOfService
 from web.services import WebServices
 
 pytestmark = pytest.mark.integration
@@ -38,6 +43,16 @@ SECRET_TEXT = "Ông Trần Văn Bí đòi tiền bồi dưỡng ở quầy số 
 
 @pytest.fixture
 def web(database: Database) -> Iterator[tuple[TestClient, CasesApplication, Any]]:
+    with serving(database, inspections=None) as served:
+        yield served
+
+
+@contextmanager
+def serving(
+    database: Database, inspections: InspectionsApplication | None
+) -> Iterator[tuple[TestClient, CasesApplication, Any]]:
+    """The October scenario projected and served; ``ctx`` holds the ids, desk, organisation,
+    services and the FastAPI app."""
     app = open_cases_application(database)
     desk = CaseDesk(app, scope_of=lambda actor: DISTRICT, calendar=BusinessCalendar,
                     rules=DEFAULT_RULES)
@@ -57,11 +72,13 @@ def web(database: Database) -> Iterator[tuple[TestClient, CasesApplication, Any]
     services = WebServices(
         settings=settings, organisation=org, publisher=RecordingPublisher(), queries=queries,
         health=FakeHealth(), clock=lambda: NOW, desk=make_desk(app, org),
-        **with_qr_codes(settings),
+        inspections=inspections, **with_qr_codes(settings),
     )
+    web_app = create_app(services)
     try:
-        with TestClient(create_app(services), follow_redirects=False) as client:
-            yield client, app, {"ids": ids, "desk": desk, "org": org}
+        with TestClient(web_app, follow_redirects=False) as client:
+            yield client, app, {"ids": ids, "desk": desk, "org": org, "services": services,
+                                "app": web_app}
     finally:
         queries.pool.close()
         app.close()
@@ -139,3 +156,81 @@ def test_transparency_pages_hold_no_personal_data_and_are_cached(
     english = client.get("/minh-bach/nhat-tan?lang=en")
     assert english.headers["etag"] != etag and "Received" in english.text
     assert client.get("/minh-bach/khong-co").status_code == 404
+
+
+@pytest.fixture
+def recorded(database: Database) -> Iterator[tuple[TestClient, InspectionsApplication, Any]]:
+    """Served with the inspections log, as-of days cut at "now" (the whole log), so a page
+    as of a past day shows the scenario's figures."""
+    inspections = open_inspections(database)
+    try:
+        with serving(database, inspections) as (client, app, ctx):
+            views = AsOfViews(app, database.conninfo, cut=lambda day: datetime.now(UTC))
+            ctx["app"].state.as_of = AsOfService(views, ctx["services"].queries.pool)
+            try:
+                yield client, inspections, ctx
+            finally:
+                views.drop_all()
+    finally:
+        inspections.close()
+
+
+def shown_as_of(client: TestClient, ctx: Any, url: str, day: date) -> Any:
+    """The page once its day is built (the first request starts the build: 503)."""
+    first = client.get(url)
+    assert first.status_code == 503 and "Đang chuẩn bị số liệu" in first.text
+    ctx["app"].state.as_of.wait(day)
+    return client.get(url)
+
+
+def views_recorded(inspections: InspectionsApplication) -> list[tuple[str, str, date, str]]:
+    return [(v.inspector, v.unit_id, v.as_of, v.page) for v in inspections.dashboard_records()]
+
+
+def test_monthly_report_as_of_is_recorded_before_it_is_shown(
+    recorded: tuple[TestClient, InspectionsApplication, Any]
+) -> None:
+    client, inspections, ctx = recorded
+    log_in(client, "thanhtra.tayho")
+    url = "/staff/reports/monthly?unit=nhat-tan&month=2026-10&as_of=2026-10-31"
+    page = shown_as_of(client, ctx, url, date(2026, 10, 31))
+    assert page.status_code == 200
+    assert "Tiếp nhận 7 " in cells(page.text, "report-headline")
+    assert client.get("/staff/reports/monthly?unit=nhat-tan&month=2026-10").status_code == 200
+    # The as-of page only (the live report is not an as-of view), with who, role and when.
+    assert views_recorded(inspections) == [
+        ("thanhtra.tayho", "nhat-tan", date(2026, 10, 31), "/staff/reports/monthly"),
+    ]
+    record = next(inspections.dashboard_records())
+    assert record.at == NOW and record.role == "inspector"
+    assert "/staff/reports/monthly</code>" in client.get("/inspect/log").text
+
+    ctx["services"].inspections = None  # the view cannot be stored: nothing is shown
+    refused = client.get(url)
+    assert refused.status_code == 503
+    assert "Không ghi được nhật ký xem lại" in refused.text
+    assert 'id="report-headline"' not in refused.text
+    assert len(views_recorded(inspections)) == 1
+
+
+def test_sipas_as_of_is_recorded_before_it_is_shown(
+    recorded: tuple[TestClient, InspectionsApplication, Any]
+) -> None:
+    client, inspections, ctx = recorded
+    log_in(client, "lanhdao.tayho")
+    query = "/staff/sipas?unit=tay-ho&from=2026-10-01&to=2026-10-31"
+    page = shown_as_of(client, ctx, f"{query}&as_of=2026-11-22", date(2026, 11, 22))
+    assert page.status_code == 200
+    assert "82,66 %" in page.text and 'id="sipas-table"' in page.text
+    assert client.get(query).status_code == 200  # live: not an as-of view
+    assert views_recorded(inspections) == [
+        ("lanhdao.tayho", "tay-ho", date(2026, 11, 22), "/staff/sipas"),
+    ]
+    assert next(inspections.dashboard_records()).role == "head"
+
+    ctx["services"].inspections = None
+    refused = client.get(f"{query}&as_of=2026-11-22")
+    assert refused.status_code == 503
+    assert "Không ghi được nhật ký xem lại" in refused.text
+    assert 'id="sipas-table"' not in refused.text
+    assert len(views_recorded(inspections)) == 1
