@@ -15,7 +15,13 @@ from datetime import timedelta
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
 
-from consumers.channels import Channel, GatewaySettings, SmtpSettings, build_channels
+from consumers.channels import (
+    Channel,
+    GatewaySettings,
+    SmtpSettings,
+    ZaloOaChannel,
+    build_channels,
+)
 from consumers.notices import unit_names_from
 from consumers.notifier import (
     DeliveryPolicy,
@@ -25,15 +31,18 @@ from consumers.notifier import (
     build_notifier_broker,
 )
 from consumers.outbound import KafkaNoticeSink, NoticeSink, OutboundPublisher
+from consumers.zalo_tokens import PostgresZaloTokens
 from feedback_cli.services import Core, open_core
 from feedback_cli.wiring import load_organisation
 from feedback_core.settings import Settings
+from feedback_core.zalo_config import load_zalo_oas
 
 log = logging.getLogger(__name__)
 
 NO_CHANNEL = (
     "no notification channel is configured: set FEEDBACK_SMTP_HOST (e-mail), "
-    "FEEDBACK_SMS_GATEWAY_URL (SMS) or FEEDBACK_ZALO_GATEWAY_URL (Zalo)"
+    "FEEDBACK_SMS_GATEWAY_URL (SMS), FEEDBACK_ZALO_GATEWAY_URL (Zalo) or FEEDBACK_ZALO_OAS "
+    "(the wards' Zalo OAs)"
 )
 
 
@@ -57,12 +66,16 @@ def notification_channels(settings: Settings) -> list[Channel]:
             api_key=settings.zalo_api_key,
             sender=settings.zalo_sender,
         ),
+        load_zalo_oas(settings.zalo_oas),
     )
 
 
 def notice_delivery(settings: Settings, core: Core, channels: Sequence[Channel]) -> NoticeDelivery:
     hours = settings.notify_max_age_hours
     organisation = load_organisation(settings)
+    for channel in channels:  # the wards' OA tokens renew themselves in PostgreSQL
+        if isinstance(channel, ZaloOaChannel) and channel.tokens is None:
+            channel.tokens = PostgresZaloTokens(core.db.conninfo, settings.personal_data_master)
     return NoticeDelivery(
         core.db.conninfo,
         channels,
@@ -74,6 +87,7 @@ def notice_delivery(settings: Settings, core: Core, channels: Sequence[Channel])
             max_age=timedelta(hours=hours) if hours > 0 else None,
         ),
         schema=settings.outbound_schema,
+        personal_data=core.app.personal_data,
     )
 
 

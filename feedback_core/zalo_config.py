@@ -6,8 +6,11 @@ The setting holds a JSON list, or the path of a file holding it::
       "secret_key": "env:NHAT_TAN_OA_SECRET", "access_token": "env:NHAT_TAN_OA_TOKEN",
       "api_base_url": "https://openapi.zalo.me"}]
 
-``secret_key`` is the OA secret key that signs the webhook (not the app's secret);
-``access_token`` authorises the send-message API. A value ``env:NAME`` is read from the
+``secret_key`` is the OA secret key that signs the webhook (not the app's secret). The
+send-message API takes an access token: tokens that refresh themselves need ``app_secret``
+(the app's secret key) and ``refresh_token`` (the first one, from authorising the app on the
+OA; consumers/zalo_tokens.py keeps the current pair in PostgreSQL), else ``access_token`` is
+used as it is until it expires. A value ``env:NAME`` is read from the
 environment variable NAME, so secrets need not sit in the file. Every problem is reported at
 start, all at once, with the entry and the field (``ZaloConfigError``). Pure: the caller reads
 the file and the environment (``load_zalo_oas``). Docs: docs/zalo.md.
@@ -23,9 +26,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 DEFAULT_API_BASE_URL = "https://openapi.zalo.me"
+DEFAULT_OAUTH_BASE_URL = "https://oauth.zaloapp.com"
 _ZALO_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")  # the intake's contact_zalo takes these
 _ENV_REF = "env:"
 
@@ -41,8 +52,13 @@ class ZaloOaEntry(BaseModel):
     oa_id: str = Field(description="the OA's id: recipient.id of the webhook events")
     app_id: str = Field(description="the Zalo app linked to the OA: app_id of the events")
     secret_key: str = Field(min_length=8, description="the OA secret key (webhook signature)")
-    access_token: str = Field(min_length=1, description="the OA access token (send API)")
+    access_token: str = Field(default="", description="a fixed OA access token (send API)")
+    app_secret: str = Field(default="", description="the app's secret key (token refresh)")
+    refresh_token: str = Field(
+        default="", description="the first refresh token; the current pair lives in PostgreSQL"
+    )
     api_base_url: str = Field(default=DEFAULT_API_BASE_URL)
+    oauth_base_url: str = Field(default=DEFAULT_OAUTH_BASE_URL)
     counter_id: str = Field(
         default="",
         description="the counter messages are filed at; empty = the unit's first open counter",
@@ -55,12 +71,27 @@ class ZaloOaEntry(BaseModel):
             raise ValueError("must be the id Zalo shows (digits, 1 to 64 characters)")
         return value
 
-    @field_validator("api_base_url")
+    @field_validator("api_base_url", "oauth_base_url")
     @classmethod
     def _url(cls, value: str) -> str:
         if not value.startswith(("https://", "http://")):
             raise ValueError("must be an http(s) URL, e.g. https://openapi.zalo.me")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _a_way_to_send(self) -> ZaloOaEntry:
+        if self.refresh_token and not self.app_secret:
+            raise ValueError("refresh_token needs app_secret (the app's secret key)")
+        if not (self.refresh_token or self.access_token):
+            raise ValueError(
+                "give refresh_token and app_secret (tokens that refresh themselves) or access_token"
+            )
+        return self
+
+    @property
+    def refreshes(self) -> bool:
+        """The access token is renewed with the refresh token (not a fixed one)."""
+        return bool(self.refresh_token)
 
 
 @dataclass(frozen=True)
@@ -96,7 +127,7 @@ def parse_zalo_oas(raw: str, environ: Mapping[str, str] | None = None) -> ZaloOa
             problems.append(f"{where}: must be an object")
             continue
         resolved = dict(item)
-        for name in ("secret_key", "access_token"):
+        for name in ("secret_key", "access_token", "app_secret", "refresh_token"):
             value = resolved.get(name)
             if isinstance(value, str) and value.startswith(_ENV_REF):
                 variable = value[len(_ENV_REF) :]

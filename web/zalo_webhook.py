@@ -16,7 +16,8 @@ the app id and the secret. What happens, in order:
   submission id ``uuid5(ZALO_NAMESPACE, "<OA id>:<msg_id>")`` so a redelivered event is one
   submission; 200 once the intake log acknowledged it, 503 otherwise (Zalo sends it again);
 - after answering, the follower is told the tracking code through the OA's send API (once
-  per message per web process; a lost reply is harmless: the first notice carries the code).
+  per message per web process; a lost reply is harmless: the first notice carries the code),
+  with the OA's current access token (renewed when due: consumers/zalo_tokens.py).
 
 Answers are JSON. The contract and the reasons: docs/zalo.md.
 """
@@ -34,11 +35,13 @@ from uuid import UUID, uuid5
 
 import anyio
 from fastapi import APIRouter
+from psycopg_pool import ConnectionPool
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from consumers.channels.zalo_oa import send_text
+from consumers.zalo_tokens import AccessTokens, MemoryZaloTokens, PostgresZaloTokens
 from feedback_core.identity import tracking_code_for
 from feedback_core.intake import (
     MAX_DESCRIPTION_CHARS,
@@ -146,6 +149,15 @@ def placement_of(org: Organisation, oa: ZaloOaEntry) -> Placement | None:
     return place
 
 
+def token_source(services: WebServices) -> AccessTokens:
+    """The OA tokens in the platform's PostgreSQL (shared with the notifier, renewed
+    single-flight); in memory for an app without a database."""
+    pool = getattr(services.queries, "pool", None)
+    if isinstance(pool, ConnectionPool) and isinstance(pool.conninfo, str):
+        return PostgresZaloTokens(pool.conninfo, services.settings.personal_data_master)
+    return MemoryZaloTokens()
+
+
 def zalo_routes(services: WebServices) -> APIRouter:
     """The webhook; the OAs are read and checked now (a bad configuration stops the start)."""
     oas = load_zalo_oas(services.settings.zalo_oas)
@@ -155,6 +167,8 @@ def zalo_routes(services: WebServices) -> APIRouter:
         raise ZaloConfigError(f"Zalo OA configuration: unknown unit(s) {', '.join(unknown)}")
     max_age = timedelta(seconds=services.settings.zalo_webhook_max_age_s)
     replies = RecentReplies()
+    refreshing = any(oa.refreshes for oa in oas.by_oa_id.values())
+    tokens = token_source(services) if refreshing else None
     router = APIRouter(tags=["zalo"])
 
     @router.get(ROUTE, include_in_schema=False)
@@ -261,7 +275,7 @@ def zalo_routes(services: WebServices) -> APIRouter:
             unit.name_vi if unit else oa.unit_id, code, services.settings.public_base_url
         )
         try:
-            await send_text(oa, follower, text)
+            await send_text(oa, follower, text, tokens=tokens)
         except Exception as exc:  # the case is stored; the first notice carries the code too
             log.warning("zalo webhook: reply through OA %s failed: %s", oa.oa_id, exc)
 

@@ -13,20 +13,25 @@ customer-service message (``tin tư vấn``)::
 The API answers HTTP 200 with ``{"error": 0, "message": "Success", "data": {...}}`` when the
 message is accepted and with a negative ``error`` code when it is not. A refused send is
 permanent unless the code says "try later" (``RETRIED_ERRORS``); HTTP 408/425/429/5xx and no
-answer at all are retried. The notifier de-duplicates by (notice, address, channel) as for
+answer at all are retried; an invalid or expired access token (``TOKEN_ERRORS``) is renewed
+and the message sent once more. The notifier de-duplicates by (notice, address, channel) as for
 the other channels: the API has no idempotency key.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from consumers import zalo_tokens  # a module: zalo_tokens imports channels.base
 from consumers.channels.base import ChannelError, PermanentChannelError
 from consumers.notices import Message, Recipient
 from feedback_core.zalo_config import ZaloOaEntry, ZaloOas
+
+if TYPE_CHECKING:
+    from consumers.zalo_tokens import AccessTokens
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +42,8 @@ RETRIED_STATUSES = frozenset({408, 425, 429})
 # Everything else (invalid token, not a follower, out of the reply window, invalid user id,
 # OA not found...) stays refused however often it is sent: recorded in outbound.failed.
 RETRIED_ERRORS = frozenset({-32, -11, -14, -100})
+# "Access token invalid" (-216) and "access token expired" (-124): renewed, sent once more.
+TOKEN_ERRORS = frozenset({-216, -124})
 
 
 def zalo_address(oa_id: str, user_id: str) -> str:
@@ -54,17 +61,41 @@ def fitted_text(message: Message) -> str:
     return message.body if len(message.body) <= MAX_TEXT_CHARS else message.short
 
 
+class TokenRejected(PermanentChannelError):
+    """The API called the access token invalid or expired (``TOKEN_ERRORS``)."""
+
+
 async def send_text(
-    oa: ZaloOaEntry, user_id: str, text: str, timeout_s: float = 15.0
+    oa: ZaloOaEntry,
+    user_id: str,
+    text: str,
+    timeout_s: float = 15.0,
+    tokens: AccessTokens | None = None,
 ) -> dict[str, Any]:
     """Send one text message to a follower of ``oa``; the API's ``data`` when accepted.
 
+    The access token comes from ``tokens`` (the configured fixed one without); when the API
+    calls it invalid or expired, the token is renewed and the message sent once more.
     Raises ``PermanentChannelError`` or ``ChannelError`` (retry) as the answer says."""
+    source: AccessTokens = tokens if tokens is not None else zalo_tokens.FixedTokens()
+    token = await source.current(oa)
+    try:
+        return await _post_text(oa, token, user_id, text, timeout_s)
+    except TokenRejected:
+        if not oa.refreshes:
+            raise
+        log.info("Zalo OA %s: access token refused, renewing it", oa.oa_id)
+    return await _post_text(oa, await source.renewed(oa, token), user_id, text, timeout_s)
+
+
+async def _post_text(
+    oa: ZaloOaEntry, token: str, user_id: str, text: str, timeout_s: float
+) -> dict[str, Any]:
     body = {"recipient": {"user_id": user_id}, "message": {"text": text[:MAX_TEXT_CHARS]}}
     try:
         async with httpx.AsyncClient(timeout=timeout_s) as client:
             response = await client.post(
-                oa.api_base_url + SEND_PATH, json=body, headers={"access_token": oa.access_token}
+                oa.api_base_url + SEND_PATH, json=body, headers={"access_token": token}
             )
     except httpx.HTTPError as exc:
         raise ChannelError(f"Zalo OA {oa.oa_id}: {type(exc).__name__}: {exc}") from exc
@@ -86,6 +117,8 @@ async def send_text(
     problem = f"Zalo OA {oa.oa_id} refused the message: error {code} {reply.get('message', '')!r}"
     if code in RETRIED_ERRORS:
         raise ChannelError(problem)
+    if code in TOKEN_ERRORS:
+        raise TokenRejected(problem)
     raise PermanentChannelError(problem)
 
 
@@ -94,9 +127,14 @@ class ZaloOaChannel:
 
     name = "zalo_oa"
 
-    def __init__(self, oas: ZaloOas, timeout_s: float = 15.0) -> None:
+    def __init__(
+        self, oas: ZaloOas, timeout_s: float = 15.0, tokens: AccessTokens | None = None
+    ) -> None:
         self.oas = oas
         self.timeout_s = timeout_s
+        # None: the fixed tokens of the configuration; OAs that renew theirs need a store
+        # (feedback_cli.notifications gives the notifier the PostgreSQL one).
+        self.tokens = tokens
 
     def can_reach(self, recipient: Recipient) -> bool:
         oa_id, _ = split_address(recipient.zalo)
@@ -110,4 +148,4 @@ class ZaloOaChannel:
         oa = self.oas.get(oa_id)
         if oa is None:  # the OA was removed from the configuration since
             raise PermanentChannelError(f"Zalo OA {oa_id!r} is not configured")
-        await send_text(oa, user_id, fitted_text(message), self.timeout_s)
+        await send_text(oa, user_id, fitted_text(message), self.timeout_s, self.tokens)

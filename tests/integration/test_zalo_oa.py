@@ -2,7 +2,8 @@
 goes through real Kafka into the store (once, though Zalo delivers it twice) as a case with
 channel zalo and the follower sealed; the bot replies with the tracking code; the handler
 answers; the outbound publisher and the notifier (real Kafka, real PostgreSQL) send the
-answer back through the OA's send API (a local server speaking its formats)."""
+answer back through the OA's send API (a local server speaking its formats). The OA's access
+token renews itself: the web's reply renews it first, the notifier after it expired."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from consumers.notifier import (
     build_notifier_broker,
 )
 from consumers.outbound import KafkaNoticeSink, OutboundPublisher
+from consumers.zalo_tokens import PostgresZaloTokens
 from feedback_core.cases import Case
 from feedback_core.handling import CaseDesk, Request
 from feedback_core.identity import case_id_for, tracking_code_for
@@ -39,6 +41,7 @@ from tests.support.platform import LivePlatform
 from tests.support.zalo_oa import (
     FOLLOWER,
     OA_ID,
+    REFRESH_TOKEN,
     ZaloApi,
     oa_config,
     signed_headers,
@@ -69,7 +72,7 @@ def zalo_platform(
     zalo_api: ZaloApi,
 ) -> Iterator[LivePlatform]:
     settings = live_platform.test_settings(database, bootstrap, *topics, tmp_path).model_copy(
-        update={"zalo_oas": oa_config(zalo_api.base_url)}
+        update={"zalo_oas": oa_config(zalo_api.base_url, refreshing=True)}
     )
     live = LivePlatform(settings).start()
     try:
@@ -142,8 +145,11 @@ def test_a_zalo_message_becomes_a_case_and_the_answer_goes_back_through_the_oa(
         group_id=f"notifier-{topic}",
         session_timeout_ms=6000,
     )
+    tokens = PostgresZaloTokens(platform.db.conninfo, settings.personal_data_master)
+    channel = ZaloOaChannel(load_zalo_oas(settings.zalo_oas), tokens=tokens)
+    zalo_api.expire_access_tokens()  # the pair the web renewed for its reply has expired
     delivery = NoticeDelivery(
-        platform.db.conninfo, [ZaloOaChannel(load_zalo_oas(settings.zalo_oas))],
+        platform.db.conninfo, [channel],
         "https://phananh.example.vn", policy=DeliveryPolicy(attempts=2, backoff_s=0.05),
         personal_data=app.personal_data,
     )  # fmt: skip
@@ -169,5 +175,9 @@ def test_a_zalo_message_becomes_a_case_and_the_answer_goes_back_through_the_oa(
         publisher.close()
     notices = zalo_api.received[1:]
     assert len(notices) == 2 and all(m["user_id"] == FOLLOWER for m in notices)
-    assert all(m["token"] == "oa-access-token-nhat-tan" for m in notices)
+    # The web spent the configured refresh token; the notifier, refused, renewed the pair
+    # the web had stored (the database shares it between the processes) and sent again.
+    assert zalo_api.received[0]["token"] == "oa-access-1"
+    assert all(m["token"] == "oa-access-2" for m in notices)
+    assert [r["refresh_token"] for r in zalo_api.token_requests] == [REFRESH_TOKEN, "oa-refresh-1"]
     assert any(ANSWER in m["text"] and code in m["text"] for m in notices)

@@ -7,17 +7,26 @@ to sign webhook events as Zalo does (tests only).
 the API's error replies: -216 (access token invalid), -201 (parameters invalid), -213 (the
 user does not follow the OA); ``fail_next`` queues replies such as -32 (rate limit) or an
 HTTP 503 for the next requests.
+
+``POST /v4/oa/access_token`` is the OAuth server's refresh: header ``secret_key`` (the app
+secret), form fields ``refresh_token``, ``app_id``, ``grant_type=refresh_token``; it answers
+``{"access_token", "refresh_token", "expires_in"}`` with a new pair, spends the refresh token
+(a second use is refused, as Zalo does) and records every request in ``token_requests``.
+Access tokens it issues expire after ``access_ttl_s``; ``expire_access_tokens()`` ends them
+all now. An expired or unknown access token gets -216.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
 from uuid import uuid4
 
 from web.zalo_webhook import signature_for
@@ -27,6 +36,9 @@ APP_ID = "2553928453557884079"
 SECRET = "oa-secret-nhat-tan-2026"
 TOKEN = "oa-access-token-nhat-tan"
 FOLLOWER = "6142494823556677889"
+APP_SECRET = "app-secret-nhat-tan-2026"
+REFRESH_TOKEN = "oa-refresh-token-nhat-tan-0"  # the first one, from authorising the app
+TOKEN_PATH = "/v4/oa/access_token"
 
 
 @dataclass
@@ -40,13 +52,55 @@ class ZaloApi:
     fail_next: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     base_url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # the OAuth side: live refresh tokens, spent ones, issued access tokens' deadlines
+    refresh_tokens: set[str] = field(default_factory=lambda: {REFRESH_TOKEN})
+    spent_refresh_tokens: set[str] = field(default_factory=set)
+    token_deadlines: dict[str, float] = field(default_factory=dict)  # time.monotonic()
+    token_requests: list[dict[str, str]] = field(default_factory=list)
+    access_ttl_s: int = 90_000
+    token_delay_s: float = 0.0  # widens the window two refreshers could race in
+    issued: int = 0
+
+    def expire_access_tokens(self) -> None:
+        with self.lock:
+            self.token_deadlines = {token: 0.0 for token in self.token_deadlines}
+
+    def _token_valid(self, token: str) -> bool:
+        if token in self.token_deadlines:
+            return time.monotonic() < self.token_deadlines[token]
+        return token in self.tokens
+
+    def refresh(self, secret_key: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """The documented refresh; a spent or unknown refresh token is refused."""
+        if self.token_delay_s:
+            time.sleep(self.token_delay_s)
+        with self.lock:
+            self.token_requests.append(dict(form))
+            if secret_key != APP_SECRET or form.get("app_id") != APP_ID:
+                return 200, {"error": -14002, "error_name": "Invalid app",
+                             "error_description": "app_id or secret_key is invalid"}  # fmt: skip
+            if form.get("grant_type") != "refresh_token":
+                return 200, {"error": -14003, "error_name": "Invalid grant_type"}
+            presented = form.get("refresh_token", "")
+            if presented not in self.refresh_tokens:
+                why = "used already" if presented in self.spent_refresh_tokens else "unknown"
+                return 200, {"error": -14014, "error_name": "Invalid refresh token",
+                             "error_description": why}  # fmt: skip
+            self.refresh_tokens.discard(presented)
+            self.spent_refresh_tokens.add(presented)
+            self.issued += 1
+            access, refresh = f"oa-access-{self.issued}", f"oa-refresh-{self.issued}"
+            self.refresh_tokens.add(refresh)
+            self.token_deadlines[access] = time.monotonic() + self.access_ttl_s
+            return 200, {"access_token": access, "refresh_token": refresh,
+                         "expires_in": str(self.access_ttl_s)}  # fmt: skip
 
     def answer(self, token: str, body: Any) -> tuple[int, dict[str, Any]]:
         with self.lock:
             self.requests += 1
             if self.fail_next:
                 return self.fail_next.pop(0)
-            if token not in self.tokens:
+            if not self._token_valid(token):
                 return 200, {"error": -216, "message": "Access token is invalid"}
             recipient = body.get("recipient") if isinstance(body, dict) else None
             message = body.get("message") if isinstance(body, dict) else None
@@ -65,6 +119,10 @@ def _handler(api: ZaloApi) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - the standard library's name
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path == TOKEN_PATH:
+                fields = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+                self._reply(*api.refresh(self.headers.get("secret_key", ""), fields))
+                return
             if self.path != "/v3.0/oa/message/cs":
                 self._reply(404, {"error": 404, "message": "not found"})
                 return
@@ -103,12 +161,18 @@ def zalo_api_server() -> Iterator[ZaloApi]:
         thread.join(timeout=5)
 
 
-def oa_config(base_url: str, unit_id: str = "nhat-tan") -> str:
-    """FEEDBACK_ZALO_OAS for one OA of ``unit_id`` whose API is at ``base_url``."""
-    return json.dumps([{
+def oa_config(base_url: str, unit_id: str = "nhat-tan", refreshing: bool = False) -> str:
+    """FEEDBACK_ZALO_OAS for one OA of ``unit_id`` whose API (and, ``refreshing``, whose
+    OAuth server, the token then renewing itself) is at ``base_url``."""
+    entry: dict[str, str] = {
         "unit_id": unit_id, "oa_id": OA_ID, "app_id": APP_ID, "secret_key": SECRET,
         "access_token": TOKEN, "api_base_url": base_url,
-    }])  # fmt: skip
+    }  # fmt: skip
+    if refreshing:
+        del entry["access_token"]
+        entry |= {"app_secret": APP_SECRET, "refresh_token": REFRESH_TOKEN,
+                  "oauth_base_url": base_url}  # fmt: skip
+    return json.dumps([entry])
 
 
 def text_event(

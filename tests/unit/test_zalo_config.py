@@ -74,3 +74,19 @@ def test_notices_carry_the_follower_and_keep_the_earlier_form_without_one() -> N
         {"email": "a@example.vn", "phone": ""},
     ]
     assert from_json(to_json(notice)) == notice
+
+
+def test_tokens_that_renew_themselves_need_the_app_secret_and_a_refresh_token() -> None:
+    renewing = {k: v for k, v in ENTRY.items() if k != "access_token"}
+    renewing |= {"app_secret": "env:APP_SECRET", "refresh_token": "env:OA_REFRESH"}
+    env = {"OA_SECRET": "secret-of-the-oa", "APP_SECRET": "app-secret", "OA_REFRESH": "rt-0"}
+    oa = parse_zalo_oas(json.dumps([renewing]), env).get("366272959")
+    assert oa is not None and oa.refreshes
+    assert (oa.app_secret, oa.refresh_token) == ("app-secret", "rt-0")
+    assert oa.oauth_base_url == "https://oauth.zaloapp.com" and not oa.access_token
+    no_secret = {**renewing, "app_secret": ""}
+    neither = {k: v for k, v in renewing.items() if k not in ("app_secret", "refresh_token")}
+    with pytest.raises(ZaloConfigError) as caught:
+        parse_zalo_oas(json.dumps([no_secret, neither]), env)
+    assert "[0].entry: Value error, refresh_token needs app_secret" in str(caught.value)
+    assert "[1].entry: Value error, give refresh_token and app_secret" in str(caught.value)

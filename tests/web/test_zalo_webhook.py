@@ -19,6 +19,7 @@ from feedback_core.zalo_config import ZaloConfigError
 from tests.support.zalo_oa import (
     FOLLOWER,
     OA_ID,
+    REFRESH_TOKEN,
     ZaloApi,
     oa_config,
     signed_headers,
@@ -179,3 +180,22 @@ def test_a_bad_configuration_stops_the_start_with_a_clear_message(
     services.settings = Settings(secret_key="s", zalo_oas=json.dumps([entry]))
     with pytest.raises(ZaloConfigError, match="no-such-ward"):
         create_app(services)
+
+
+def test_the_bot_reply_renews_an_expired_access_token(
+    services: WebServices, publisher: RecordingPublisher, zalo_api: ZaloApi
+) -> None:
+    oas = oa_config(zalo_api.base_url, refreshing=True)
+    services.settings = Settings(
+        secret_key="test-secret", base_url="https://phananh.example.vn", zalo_oas=oas
+    )
+    with TestClient(create_app(services), follow_redirects=False) as client:
+        first = text_event(TEXT, "msg-0010", NOW_MS)
+        assert client.post(ROUTE, content=first, headers=signed_headers(first)).status_code == 200
+        zalo_api.expire_access_tokens()  # a day later
+        second = text_event(TEXT, "msg-0011", NOW_MS)
+        assert client.post(ROUTE, content=second, headers=signed_headers(second)).status_code == 200
+    assert [r["refresh_token"] for r in zalo_api.token_requests] == [REFRESH_TOKEN, "oa-refresh-1"]
+    assert [m["token"] for m in zalo_api.received] == ["oa-access-1", "oa-access-2"]
+    assert zalo_api.requests == 3  # the second reply: refused once, renewed, sent again
+    assert len(publisher.published) == 2
