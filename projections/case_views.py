@@ -11,6 +11,7 @@ from psycopg import Cursor, sql
 from feedback_core.cases import Case
 from feedback_core.identity import service_request_id_for
 from feedback_core.ratings import Rating
+from projections.case_views_bulk import CaseViewsBulk
 from projections.case_workflow import Patch, fold_patches, timeline_row
 
 SUMMARY_CHARS = 160
@@ -114,6 +115,10 @@ class CaseViews:
 
     name = "case_views"
     topics: tuple[str, ...] = ()
+
+    def bulk_loader(self) -> CaseViewsBulk:
+        """The rebuild's path: the whole log folded in memory, then COPY (fresh schema)."""
+        return CaseViewsBulk(SUMMARY_CHARS)
 
     def apply(self, cur: Cursor[Any], schema: str, events: Sequence[Any]) -> None:
         ratings = [_rating_row(e) for e in events if isinstance(e, Rating.Given)]

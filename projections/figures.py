@@ -45,7 +45,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from psycopg import Connection, Cursor, sql
@@ -55,6 +55,9 @@ from feedback_core.intake import ComplaintCategory
 from feedback_core.legal_clock import BusinessCalendar
 from feedback_core.local_time import local_date
 from feedback_core.ratings import Rating
+
+if TYPE_CHECKING:
+    from projections.figures_bulk import FiguresBulk
 
 PROJECTION_NAME = "case_figures"
 FIGURE_TABLES = ("figures_case", "figures_daily", "figures_component", "figures_resolution")
@@ -357,6 +360,12 @@ class FiguresViews:
         """``calendar`` gives the business calendar in force (the cases application's
         ``calendar``, decreed days included); weekends and public holidays only when None."""
         self.calendar = calendar or BusinessCalendar
+
+    def bulk_loader(self) -> FiguresBulk:
+        """The rebuild's path: the whole log folded in memory, then COPY (fresh tables)."""
+        from projections.figures_bulk import FiguresBulk
+
+        return FiguresBulk(self.calendar)
 
     def apply(self, cur: Cursor[Any], schema: str, events: Sequence[Any]) -> None:
         name = sql.Identifier(schema)

@@ -96,9 +96,15 @@ _DDL = (
 )
 
 
-def create_views(conn: Connection, schema: str) -> None:
+def _is_index(statement: str) -> bool:
+    return statement.lstrip().startswith("CREATE INDEX")
+
+
+def create_views(conn: Connection, schema: str, indexes: bool = True) -> None:
     """Create the schema and its tables if missing (idempotent); a schema made by another
-    version of this module is dropped first, so the runner replays it from position zero."""
+    version of this module is dropped first, so the runner replays it from position zero.
+    ``indexes=False`` leaves out the secondary indexes, for a bulk load into a fresh schema
+    that builds them afterwards (``create_view_indexes``): one sort beats index upkeep."""
     name = sql.Identifier(schema)
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"views:{schema}",))
@@ -106,10 +112,19 @@ def create_views(conn: Connection, schema: str) -> None:
             conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(name))
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(name))
         for statement in _DDL:
-            conn.execute(sql.SQL(statement).format(schema=name))  # type: ignore[arg-type]
+            if indexes or not _is_index(statement):
+                conn.execute(sql.SQL(statement).format(schema=name))  # type: ignore[arg-type]
         meta = sql.SQL("{}.meta").format(name)
         if conn.execute(sql.SQL("SELECT 1 FROM {}").format(meta)).fetchone() is None:
             conn.execute(sql.SQL("INSERT INTO {} VALUES (%s)").format(meta), (VIEWS_VERSION,))
+
+
+def create_view_indexes(conn: Connection, schema: str) -> None:
+    """The secondary indexes ``create_views(..., indexes=False)`` left out (idempotent)."""
+    name = sql.Identifier(schema)
+    for statement in _DDL:
+        if _is_index(statement):
+            conn.execute(sql.SQL(statement).format(schema=name))  # type: ignore[arg-type]
 
 
 def _version(conn: Connection, schema: str) -> int | None:

@@ -1,0 +1,79 @@
+"""The figures projection folded in memory for a rebuild from position zero, then loaded
+with COPY: the same ``fold`` as the live pages, with the case states carried from page to
+page in memory instead of read back from ``figures_case``."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any
+from uuid import UUID
+
+from psycopg import Connection
+
+from feedback_core.cases import Case
+from feedback_core.legal_clock import BusinessCalendar
+from projections.case_views_bulk import copy_rows
+from projections.figures import (
+    MEASURES,
+    CaseState,
+    Resolution,
+    create_figure_tables,
+    fold,
+    page_needs_calendar,
+)
+
+_CASE_COLUMNS = tuple(CaseState.__dataclass_fields__)
+_RESOLUTION_COLUMNS = tuple(Resolution.__dataclass_fields__)
+_COMPONENT_MEASURES = ("ratings", "score_sum")
+
+
+class FiguresBulk:
+    """Every case state, count and resolution of the log, ready to COPY."""
+
+    def __init__(self, calendar: Callable[[], BusinessCalendar]) -> None:
+        self.calendar = calendar
+        self.cases: dict[UUID, CaseState] = {}
+        self.daily: defaultdict[tuple[Any, ...], Counter[str]] = defaultdict(Counter)
+        self.components: defaultdict[tuple[Any, ...], Counter[str]] = defaultdict(Counter)
+        self.resolutions: list[Resolution] = []
+
+    def add(self, events: Sequence[Any]) -> None:
+        stepped = {e.originator_id for e in events if isinstance(e, Case.Step)}
+        known = {c: self.cases[c] for c in stepped if c in self.cases}
+        page = fold(events, known, self.calendar() if page_needs_calendar(events) else None)
+        self.cases.update(page.cases)
+        for key, counts in page.daily.items():
+            self.daily[key].update(counts)
+        for key, counts in page.components.items():
+            self.components[key].update(counts)
+        self.resolutions.extend(page.resolutions)
+
+    def write(self, conn: Connection[Any], schema: str) -> None:
+        """Create the figures tables in ``schema`` and COPY the folded rows into them."""
+        create_figure_tables(conn, schema)
+        copy_rows(
+            conn,
+            schema,
+            "figures_case",
+            _CASE_COLUMNS,
+            ([getattr(c, f) for f in _CASE_COLUMNS] for c in self.cases.values()),
+        )
+        copy_rows(
+            conn,
+            schema,
+            "figures_resolution",
+            _RESOLUTION_COLUMNS,
+            ([getattr(r, f) for f in _RESOLUTION_COLUMNS] for r in self.resolutions),
+        )
+        copy_rows(
+            conn,
+            schema,
+            "figures_daily",
+            ("day", "unit_id", "counter_id", "channel", *MEASURES),
+            ((*key, *(c[m] for m in MEASURES)) for key, c in self.daily.items()),
+        )
+        copy_rows(conn, schema, "figures_component",
+                  ("day", "unit_id", "counter_id", "component", *_COMPONENT_MEASURES),
+                  ((*key, *(c[m] for m in _COMPONENT_MEASURES))
+                   for key, c in self.components.items()))  # fmt: skip
