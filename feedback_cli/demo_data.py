@@ -1,7 +1,8 @@
-"""A handful of demo submissions so `make run` opens on a populated queue.
+"""A handful of demo submissions so every counter's queue has fresh cases at `make run`.
 
-Ids are derived from a fixed namespace, so seeding twice stores nothing new.
-(The realistic demo district generator belongs to the accountability issue.)
+Ids are derived from a fixed namespace, so seeding twice stores nothing new. The volume
+(a quarter of ratings and handled complaints) comes from the demo district,
+``feedback_cli.demo``, which `make run` stores first.
 """
 
 from __future__ import annotations

@@ -73,16 +73,20 @@ def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo_district(settings: Settings, args: argparse.Namespace) -> int:
+    from feedback_cli.demo.district import cmd_demo_district
+
+    return cmd_demo_district(settings, args)
+
+
 def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
     from feedback_cli.services import open_core
-    from projections.case_views import CaseViews
-    from projections.rebuild import compare_schemas, rebuild_into, swap_in
+    from projections.rebuild import rebuild_and_compare, swap_in
 
-    rebuilt = f"{settings.views_schema}_rebuild"
     with open_core(settings) as core:
-        count = rebuild_into(core.app, core.db.conninfo, CaseViews(), rebuilt)
-        print(f"replayed {count} events from position zero into schema {rebuilt!r}")
-        differences = compare_schemas(core.db.conninfo, settings.views_schema, rebuilt)
+        report = rebuild_and_compare(core.app, core.db.conninfo, settings.views_schema)
+        rebuilt, differences = report.rebuilt_schema, report.differences
+        print(f"replayed {report.events} events from position zero into schema {rebuilt!r}")
         for d in differences:
             print(f"  {d.table}: {d.only_in_first} rows only live, {d.only_in_second} only rebuilt")
         if not differences:
@@ -139,6 +143,8 @@ COMMANDS: dict[str, tuple[Command, str]] = {
     "outbound": (cmd_outbound, "the outbound publisher: case notices to feedback.case-events.v1"),
     "notify": (cmd_notify, "the notifier: case notices to e-mail, SMS, Zalo (group 'notifier')"),
     "seed": (cmd_seed, "publish the demo submissions (idempotent)"),
+    "demo-district": (cmd_demo_district, "store a realistic demo district from a seed "
+                      "(--seed N --scale small|medium|large|EVENTS --days D; idempotent)"),
     "rebuild": (cmd_rebuild, "rebuild the views from position zero, compare, swap in"),
     "status": (cmd_status, "print the health report (event store, log, projections)"),
     "qr": (cmd_qr, "the counters' QR codes: list (URLs), issue COUNTER, revoke TOKEN --reason"),
@@ -148,9 +154,11 @@ COMMANDS: dict[str, tuple[Command, str]] = {
 
 
 def parser() -> argparse.ArgumentParser:
+    from feedback_cli.as_of_commands import add_as_of_parser
     from feedback_cli.audit_commands import add_audit_parsers
     from feedback_cli.clock_commands import add_clock_parsers
     from feedback_cli.org_commands import add_org_parser
+    from feedback_cli.privacy_commands import add_privacy_parser
 
     p = argparse.ArgumentParser(prog="feedback", description="Phản ánh operator's command line")
     sub = p.add_subparsers(dest="command", required=True)
@@ -164,6 +172,10 @@ def parser() -> argparse.ArgumentParser:
                 help="first set the position: a notification id (0: publish everything "
                 "again; the notifier skips what it sent) or 'head' (skip the history)",
             )  # fmt: skip
+        if name == "demo-district":
+            from feedback_cli.demo.district import add_arguments
+
+            add_arguments(cmd)
         if name == "rebuild":
             cmd.add_argument("--compare-only", action="store_true", help="compare, do not swap")
         if name == "qr":
@@ -175,6 +187,8 @@ def parser() -> argparse.ArgumentParser:
     add_clock_parsers(sub)  # due, rules, calendar add-day-off|add-working-day|withdraw|list
     add_org_parser(sub)  # org load|list|create-unit|rename-unit|merge-unit|close-unit|...
     add_audit_parsers(sub)  # audit run|catch-up|checkpoint|export-checkpoint|verify; reconcile
+    add_privacy_parser(sub)  # privacy erase --case|--subject --reason --basis
+    add_as_of_parser(sub)  # as-of prepare [--day YYYY-MM-DD] [--days N]
     return p
 
 
@@ -195,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
         command = cmd_org
     elif args.command in ("audit", "reconcile"):
         command = args.audit_handler
+    elif args.command == "privacy":
+        command = args.privacy_handler
+    elif args.command == "as-of":
+        command = args.as_of_handler
     else:
         command = args.clock_handler
     try:
