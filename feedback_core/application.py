@@ -55,7 +55,10 @@ class CasesApplication(Application[UUID]):
         """One key lookup for the batch: the subjects that gave personal data."""
         if self.personal_data is None:
             return None
-        subjects = [s.submission_id for s in submissions if s.contact_email or s.contact_phone]
+        subjects = [
+            s.submission_id for s in submissions
+            if s.contact_email or s.contact_phone or s.contact_zalo
+        ]
         return self.personal_data.sealer(subjects)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:

@@ -9,7 +9,7 @@ period, computed in SQL at read time: never averages of averages, and the sample
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any, Literal
 
@@ -17,7 +17,7 @@ from psycopg import sql
 from psycopg.rows import class_row
 from psycopg_pool import ConnectionPool
 
-from projections.figures import MEASURES
+from projections.figures import MEASURES, Resolution
 from projections.queries import CLOSED_STATUSES, QueueRow
 
 # Open, past its due date and not answered yet, unless the clock stopped (waiting for the
@@ -131,24 +131,38 @@ class HeldOpen:
     overdue: int = 0
 
 
-@dataclass(frozen=True)
-class ResolutionRow:
-    """One resolution: the drill-down list behind the handling-time figures."""
+@dataclass
+class TotalsBreakdown:
+    """The daily figures of a set of units over a period, by unit, counter and channel."""
 
-    case_id: Any
-    version: int
-    day: date
-    unit_id: str
-    counter_id: str
-    channel: str
-    officer: str
-    answered_on: date
-    due_on: date
-    working_days: int
+    by_unit: dict[str, Totals] = field(default_factory=dict)
+    by_counter: dict[str, Totals] = field(default_factory=dict)
+    by_channel: dict[str, Totals] = field(default_factory=dict)
+
+
+@dataclass
+class OpenBreakdown:
+    """The open cases of a set of units now: overdue in all, per group of units and per
+    channel; per holder what they hold and how much of it is overdue."""
+
+    overdue: int = 0
+    by_group: dict[str, int] = field(default_factory=dict)
+    by_channel: dict[str, int] = field(default_factory=dict)
+    held: dict[str, HeldOpen] = field(default_factory=dict)
+
+
+@dataclass
+class ResolutionBreakdown:
+    """Handling times over a set of units, per group of units, channel and officer."""
+
+    overall: ResolutionFigures = ResolutionFigures()
+    by_group: dict[str, ResolutionFigures] = field(default_factory=dict)
+    by_channel: dict[str, ResolutionFigures] = field(default_factory=dict)
+    by_officer: dict[str, ResolutionFigures] = field(default_factory=dict)
 
 
 assert tuple(f.name for f in fields(Totals)) == MEASURES  # one list of measures
-_RESOLUTION_COLUMNS = tuple(f.name for f in fields(ResolutionRow))
+_RESOLUTION_COLUMNS = tuple(f.name for f in fields(Resolution))
 _RESOLUTION_STATS = sql.SQL(
     "count(*)::int, sum((answered_on <= due_on)::int)::int, "
     "sum((answered_on < due_on)::int)::int, sum((answered_on > due_on)::int)::int, "
@@ -174,12 +188,16 @@ class FigureQueries:
                 return []  # the projection has not run yet
             return conn.execute(query, params).fetchall()
 
-    def by_unit(self, units: list[str], start: date, end: date) -> dict[str, Totals]:
-        """Totals per unit over the local days ``start``..``end`` (inclusive)."""
+    def _totals_by(
+        self, column: str, units: list[str], start: date, end: date
+    ) -> dict[str, Totals]:
+        """Totals of the daily figures of ``units`` over ``start``..``end`` (inclusive),
+        grouped by ``column`` of ``figures_daily``."""
         query = sql.SQL(
-            "SELECT unit_id, {sums} FROM {t} WHERE unit_id = ANY(%(units)s) "
-            "AND day BETWEEN %(start)s AND %(end)s GROUP BY unit_id"
+            "SELECT {column}, {sums} FROM {t} WHERE unit_id = ANY(%(units)s) "
+            "AND day BETWEEN %(start)s AND %(end)s GROUP BY {column}"
         ).format(
+            column=sql.Identifier(column),
             sums=sql.SQL(", ").join(
                 sql.SQL("sum({})::int").format(sql.Identifier(m)) for m in MEASURES
             ),
@@ -188,18 +206,12 @@ class FigureQueries:
         rows = self._fetch(query, {"units": units, "start": start, "end": end})
         return {row[0]: Totals(*row[1:]) for row in rows}
 
+    def by_unit(self, units: list[str], start: date, end: date) -> dict[str, Totals]:
+        """Totals per unit over the local days ``start``..``end`` (inclusive)."""
+        return self._totals_by("unit_id", units, start, end)
+
     def by_counter(self, units: list[str], start: date, end: date) -> dict[str, Totals]:
-        query = sql.SQL(
-            "SELECT counter_id, {sums} FROM {t} WHERE unit_id = ANY(%(units)s) "
-            "AND day BETWEEN %(start)s AND %(end)s GROUP BY counter_id"
-        ).format(
-            sums=sql.SQL(", ").join(
-                sql.SQL("sum({})::int").format(sql.Identifier(m)) for m in MEASURES
-            ),
-            t=self._t("figures_daily"),
-        )
-        rows = self._fetch(query, {"units": units, "start": start, "end": end})
-        return {row[0]: Totals(*row[1:]) for row in rows}
+        return self._totals_by("counter_id", units, start, end)
 
     def totals(self, units: list[str], start: date, end: date) -> Totals:
         total = Totals()
@@ -295,7 +307,7 @@ class FigureQueries:
 
     def resolutions(
         self, units: list[str], start: date, end: date, officer: str | None = None
-    ) -> list[ResolutionRow]:
+    ) -> list[Resolution]:
         """The resolutions behind the figures, longest handling first."""
         if not self._resolution_table_exists():
             return []
@@ -311,23 +323,13 @@ class FigureQueries:
                  t=self._t("figures_resolution"), where=where)
         rows = self._fetch(query, {"units": units, "start": start, "end": end,
                                    "officer": officer, "limit": MAX_OVERDUE_ROWS})
-        return [ResolutionRow(*row) for row in rows]
+        return [Resolution(*row) for row in rows]
 
     # --- by channel --------------------------------------------------------------------
 
     def by_channel(self, units: list[str], start: date, end: date) -> dict[str, Totals]:
         """Totals per intake channel (qr, kiosk, paper, zalo, hotline, open311)."""
-        query = sql.SQL(
-            "SELECT channel, {sums} FROM {t} WHERE unit_id = ANY(%(units)s) "
-            "AND day BETWEEN %(start)s AND %(end)s GROUP BY channel"
-        ).format(
-            sums=sql.SQL(", ").join(
-                sql.SQL("sum({})::int").format(sql.Identifier(m)) for m in MEASURES
-            ),
-            t=self._t("figures_daily"),
-        )
-        rows = self._fetch(query, {"units": units, "start": start, "end": end})
-        return {row[0]: Totals(*row[1:]) for row in rows}
+        return self._totals_by("channel", units, start, end)
 
     def overdue_by(
         self, units: list[str], today: date, by: Literal["channel", "assignee"]
@@ -364,3 +366,99 @@ class FigureQueries:
             return cur.execute(
                 query, {"units": units, "today": today, "holder": holder, "limit": limit}
             ).fetchall()
+
+    # --- the dashboard's reads folded: one scan per table -----------------------------
+
+    def totals_breakdown(self, units: list[str], start: date, end: date) -> TotalsBreakdown:
+        """``by_unit``, ``by_counter`` and ``by_channel`` from one scan of ``figures_daily``
+        (GROUPING SETS): the same sums as the three queries, a third of the reading."""
+        query = sql.SQL(
+            "SELECT GROUPING(unit_id, counter_id, channel), unit_id, counter_id, channel, "
+            "{sums} FROM {t} WHERE unit_id = ANY(%(units)s) "
+            "AND day BETWEEN %(start)s AND %(end)s "
+            "GROUP BY GROUPING SETS ((unit_id), (counter_id), (channel))"
+        ).format(
+            sums=sql.SQL(", ").join(
+                sql.SQL("sum({})::int").format(sql.Identifier(m)) for m in MEASURES
+            ),
+            t=self._t("figures_daily"),
+        )
+        found = TotalsBreakdown()
+        # GROUPING(...) has a bit set for each column *not* grouped by (unit_id the highest).
+        into = {0b011: (found.by_unit, 1), 0b101: (found.by_counter, 2),
+                0b110: (found.by_channel, 3)}
+        for row in self._fetch(query, {"units": units, "start": start, "end": end}):
+            table, key = into[row[0]]
+            table[row[key]] = Totals(*row[4:])
+        return found
+
+    def open_breakdown(
+        self, units: list[str], groups: dict[str, list[str]], today: date
+    ) -> OpenBreakdown:
+        """The open cases of ``units`` in one scan of ``case_queue``: the overdue figure in
+        all, per group of units (e.g. each child unit with its subtree: disjoint groups),
+        per channel, and per holder what they hold and how much of it is overdue. The
+        predicates are ``OVERDUE_WHERE`` and ``HELD_OPEN_WHERE`` verbatim, so each count
+        equals ``overdue_count``/``overdue_by``/``held_open`` and the drill-down lists."""
+        members = [(u, g) for g, group in groups.items() for u in group]
+        query = sql.SQL(
+            "SELECT GROUPING(m.grp, q.channel, q.assignee), m.grp, q.channel, q.assignee, "
+            "count(*) FILTER (WHERE q.overdue)::int, "
+            "count(*) FILTER (WHERE q.held)::int, "
+            "count(*) FILTER (WHERE q.held AND q.overdue)::int "
+            "FROM (SELECT unit_id, channel, assignee, {overdue} AS overdue, {held} AS held "
+            "      FROM {t} WHERE unit_id = ANY(%(units)s) AND status NOT IN ({closed})) q "
+            "LEFT JOIN unnest(%(members)s::text[], %(groups)s::text[]) AS m(member, grp) "
+            "ON m.member = q.unit_id "
+            "GROUP BY GROUPING SETS ((), (m.grp), (q.channel), (q.assignee))"
+        ).format(
+            overdue=OVERDUE_WHERE, held=HELD_OPEN_WHERE, t=self._t("case_queue"),
+            closed=sql.SQL(", ").join(sql.Literal(s) for s in CLOSED_STATUSES),
+        )
+        params = {"units": units, "today": today, "members": [u for u, _ in members],
+                  "groups": [g for _, g in members]}
+        found = OpenBreakdown(by_group={g: 0 for g in groups})
+        with self.pool.connection() as conn:
+            rows = conn.execute(query, params).fetchall()
+        for grouping, group, channel, assignee, overdue, held, held_overdue in rows:
+            if grouping == 0b111:
+                found.overdue = overdue
+            elif grouping == 0b011 and group is not None:
+                found.by_group[group] = overdue
+            elif grouping == 0b101 and overdue:
+                found.by_channel[channel] = overdue
+            elif grouping == 0b110 and assignee is not None and held:
+                found.held[assignee] = HeldOpen(held, held_overdue)
+        return found
+
+    def resolution_breakdown(
+        self, units: list[str], groups: dict[str, list[str]], start: date, end: date
+    ) -> ResolutionBreakdown:
+        """Handling times from one scan of ``figures_resolution``: over all ``units``, per
+        group of units (``handling_time_rolled``), per channel and per officer
+        (``handling_time_by``), the same percentiles over the same rows."""
+        if not units or not self._resolution_table_exists():
+            return ResolutionBreakdown()
+        members = [(u, g) for g, group in groups.items() for u in group]
+        query = sql.SQL(
+            "SELECT GROUPING(m.grp, r.channel, r.officer), m.grp, r.channel, r.officer, "
+            "{stats} FROM {t} r "
+            "LEFT JOIN unnest(%(members)s::text[], %(groups)s::text[]) AS m(member, grp) "
+            "ON m.member = r.unit_id "
+            "WHERE r.unit_id = ANY(%(units)s) AND r.day BETWEEN %(start)s AND %(end)s "
+            "GROUP BY GROUPING SETS ((), (m.grp), (r.channel), (r.officer))"
+        ).format(stats=_RESOLUTION_STATS, t=self._t("figures_resolution"))
+        params = {"units": units, "members": [u for u, _ in members],
+                  "groups": [g for _, g in members], "start": start, "end": end}
+        found = ResolutionBreakdown()
+        for grouping, group, channel, officer, *stats in self._fetch(query, params):
+            figures = ResolutionFigures(*stats)
+            if grouping == 0b111:
+                found.overall = figures
+            elif grouping == 0b011 and group is not None:
+                found.by_group[group] = figures
+            elif grouping == 0b101:
+                found.by_channel[channel] = figures
+            elif grouping == 0b110:
+                found.by_officer[officer] = figures
+        return found

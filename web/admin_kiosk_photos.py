@@ -11,6 +11,7 @@ naming it (``StaffMember.PhotoSet``) is recorded.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -182,15 +183,12 @@ def kiosk_photo_routes(services: WebServices, renderer: Renderer) -> APIRouter:
         except PhotoRefused as refused:
             return await staff_page(request, principal, username, status_code=refused.status,
                                     notice=PHOTO_ERRORS[refused.status], form=typed)
-        try:
-            await anyio.to_thread.run_sync(
-                _set_photo, org_app_of(services), store, photo, username, on, principal,
-                typed["reason"],
-            )
-        except OrganisationError as error:
-            return refused_change(renderer, request, error, STAFF_PAGE.format(username=username))
-        flash(request, PHOTO_SET, params={"username": username})
-        return RedirectResponse(STAFF_PAGE.format(username=username), status_code=303)
+        app = org_app_of(services)
+        return await _change_then_back(
+            renderer, request,
+            lambda: _set_photo(app, store, photo, username, on, principal, typed["reason"]),
+            STAFF_PAGE.format(username=username), PHOTO_SET, {"username": username},
+        )
 
     @router.post(STAFF_PAGE + "/photo/remove")
     async def remove_photo(request: Request, username: str, principal: SignedIn) -> Response:
@@ -203,14 +201,12 @@ def kiosk_photo_routes(services: WebServices, renderer: Renderer) -> APIRouter:
             return await staff_page(request, principal, username, status_code=422,
                                     notice=BAD_DATE)
         app = org_app_of(services)
-        try:
-            await anyio.to_thread.run_sync(lambda: app.remove_staff_photo(
-                username, effective_on=on, actor=principal.username,
-                reason=field(form, "reason")))
-        except OrganisationError as error:
-            return refused_change(renderer, request, error, STAFF_PAGE.format(username=username))
-        flash(request, PHOTO_REMOVED, params={"username": username})
-        return RedirectResponse(STAFF_PAGE.format(username=username), status_code=303)
+        return await _change_then_back(
+            renderer, request,
+            lambda: app.remove_staff_photo(username, effective_on=on, actor=principal.username,
+                                           reason=field(form, "reason")),
+            STAFF_PAGE.format(username=username), PHOTO_REMOVED, {"username": username},
+        )
 
     @router.post(ORG + "/units/{unit_id}/kiosk-photos")
     async def kiosk_photos(request: Request, unit_id: str, principal: SignedIn) -> Response:
@@ -224,16 +220,28 @@ def kiosk_photo_routes(services: WebServices, renderer: Renderer) -> APIRouter:
         if on is None:
             return refused_page(request, 422, BAD_DATE)
         app = org_app_of(services)
-        try:
-            await anyio.to_thread.run_sync(lambda: app.set_kiosk_photos(
-                unit_id, show=show, effective_on=on, actor=principal.username,
-                reason=field(form, "reason")))
-        except OrganisationError as error:
-            return refused_change(renderer, request, error, back)
-        flash(request, KIOSK_PHOTOS_ON if show else KIOSK_PHOTOS_OFF, params={"unit": unit_id})
-        return RedirectResponse(back, status_code=303)
+        return await _change_then_back(
+            renderer, request,
+            lambda: app.set_kiosk_photos(unit_id, show=show, effective_on=on,
+                                         actor=principal.username, reason=field(form, "reason")),
+            back, KIOSK_PHOTOS_ON if show else KIOSK_PHOTOS_OFF, {"unit": unit_id},
+        )
 
     return router
+
+
+async def _change_then_back(  # noqa: PLR0913
+    renderer: Renderer, request: Request, change: Callable[[], None], back: str,
+    message: str, params: dict[str, str],
+) -> Response:
+    """Record an organisation change off the event loop: refused, the domain's reason (422);
+    done, ``message`` flashed and back to ``back``."""
+    try:
+        await anyio.to_thread.run_sync(change)
+    except OrganisationError as error:
+        return refused_change(renderer, request, error, back)
+    flash(request, message, params=params)
+    return RedirectResponse(back, status_code=303)
 
 
 def _set_photo(  # noqa: PLR0913

@@ -3,14 +3,11 @@ staff case page."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from uuid import UUID
 
-from feedback_core.cases import Case
+from web.case_received import case_received
 from web.services import WebServices
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -23,15 +20,8 @@ class CasePlace:
 def case_place(services: WebServices, case_id: UUID) -> CasePlace | None:
     """Read from the case's first event in the event store, like its contact and photo;
     None when the channel gave no place or there is no store to read."""
-    if services.desk is None:
-        return None
-    try:
-        store = services.desk.app.repository.event_store
-        received = next(iter(store.get(case_id, lte=1)), None)
-    except Exception:
-        log.exception("reading the place of case %s failed", case_id)
-        return None
-    if not isinstance(received, Case.Received):
+    received = case_received(services, case_id, "place")
+    if received is None:
         return None
     if not received.address and received.latitude is None:
         return None

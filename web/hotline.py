@@ -27,7 +27,6 @@ from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from feedback_core.cases import Case
 from feedback_core.identity import tracking_code_for
 from feedback_core.intake import (
     MAX_DESCRIPTION_CHARS,
@@ -42,6 +41,7 @@ from feedback_core.organisation import Counter, Office, Organisation, Unit
 from feedback_core.privacy.vault import reveal_text
 from feedback_core.roles import Role
 from web import csrf
+from web.case_received import case_received
 from web.errors import error_page
 from web.forms import FieldError, Placement, clean_text
 from web.i18n import N_
@@ -444,15 +444,8 @@ class CaseContact:
 def case_contact(services: WebServices, case_id: UUID, role: Role | str) -> CaseContact | None:
     """The contact given with a case, read from its first event in the event store (the
     views hold no contact data); None when there is none to show or no store to read."""
-    if services.desk is None:
-        return None
-    try:
-        store = services.desk.app.repository.event_store
-        received = next(iter(store.get(case_id, lte=1)), None)
-    except Exception:
-        log.exception("reading the contact of case %s failed", case_id)
-        return None
-    if not isinstance(received, Case.Received):
+    received = case_received(services, case_id, "contact")
+    if received is None or services.desk is None:
         return None
     vault = getattr(services.desk.app, "personal_data", None)  # sealed contact: docs/privacy.md
     phone_field, email_field = (

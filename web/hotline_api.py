@@ -132,8 +132,8 @@ class HotlineCall(BaseModel):
 
 
 class CallAccepted(BaseModel):
-    tracking_code: str = Field(description="Read it to the caller: 10 characters, e.g. "
-                               "7KQ2M-9XH4T; the same for a retried call.")
+    tracking_code: str = Field(description="Read it to the caller: 12 characters, e.g. "
+                               "7KQ2-M9XH-4TBC; the same for a retried call.")
     submission_id: UUID
     status: Literal["accepted"] = "accepted"
 

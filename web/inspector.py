@@ -168,7 +168,10 @@ def inspector_routes(services: WebServices, renderer: Renderer) -> APIRouter:
                 services.queries.submission, normalise_tracking_code(code)
             )
             if found is not None and found.case_id is not None:
-                return RedirectResponse(f"/inspect/cases/{found.case_id}", status_code=303)
+                # Out of scope reads as unknown: the redirect would reveal the case's id.
+                row = await anyio.to_thread.run_sync(services.queries.case, found.case_id)
+                if row is not None and principal.may(Action.VIEW, row):
+                    return RedirectResponse(f"/inspect/cases/{found.case_id}", status_code=303)
             problem = NO_SUCH_CODE
         context = {**staff_context(request, principal), "code": code, "problem": problem}
         return no_store(renderer.render(request, "inspect.html", context))

@@ -24,7 +24,7 @@ from web.errors import error_page
 from web.flash import flash
 from web.i18n import N_
 from web.posters import counters_under, qr_path
-from web.principal import StaffForbidden, StaffPrincipal, require_signed_in
+from web.principal import StaffPrincipal, require_unit_action
 from web.rendering import Renderer
 from web.services import WebServices
 from web.staff import no_store, staff_context
@@ -37,15 +37,7 @@ KIOSK_REVOKED_DONE = N_("Đã thu hồi thiết bị đánh giá %(kiosk)s.")
 KIOSK_CANNOT = N_("Không thực hiện được: thiết bị không tồn tại hoặc đã bị thu hồi.")
 
 
-def require_kiosk_enroller(request: Request) -> StaffPrincipal:
-    """Roles that may enrol kiosks at all (the counter's unit is checked per request)."""
-    principal = require_signed_in(request)
-    try:
-        check_unit(principal.actor, UnitAction.ENROL_KIOSK, principal.actor.unit_id,
-                   principal.scope)
-    except NotAllowed:
-        raise StaffForbidden(KIOSK_ROLES_ONLY) from None
-    return principal
+require_kiosk_enroller = require_unit_action(UnitAction.ENROL_KIOSK, KIOSK_ROLES_ONLY)
 
 
 Enroller = Annotated[StaffPrincipal, Depends(require_kiosk_enroller)]

@@ -5,22 +5,19 @@ event by their SHA-256 (``IntakeSubmission.photo_id``)."""
 from __future__ import annotations
 
 import hashlib
-import logging
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
-from feedback_core.cases import Case
+from web.case_received import case_received
 
 if TYPE_CHECKING:
     import psycopg
     from psycopg_pool import ConnectionPool
 
     from web.services import WebServices
-
-log = logging.getLogger(__name__)
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 ACCEPTED_TYPES = ("image/jpeg", "image/png", "image/webp")  # the file input's ``accept``
@@ -145,12 +142,5 @@ class MemoryPhotoStore:
 def case_photo_id(services: WebServices, case_id: UUID) -> str:
     """The photo sent with a case, read from its first event in the event store (the views
     hold no photo); "" when there is none or no store to read."""
-    if services.desk is None:
-        return ""
-    try:
-        store = services.desk.app.repository.event_store
-        received = next(iter(store.get(case_id, lte=1)), None)
-    except Exception:
-        log.exception("reading the photo of case %s failed", case_id)
-        return ""
-    return received.photo_id if isinstance(received, Case.Received) else ""
+    received = case_received(services, case_id, "photo")
+    return received.photo_id if received is not None else ""

@@ -30,7 +30,7 @@ from feedback_core.paper_cards import (
     card_submission_id,
     parse_batch,
 )
-from feedback_core.permissions import NotAllowed, UnitAction, check_unit
+from feedback_core.permissions import UnitAction
 from web import csrf
 from web.admin import NotConfigured, field
 from web.errors import error_page
@@ -38,7 +38,7 @@ from web.flash import flash
 from web.i18n import N_
 from web.kiosk_admin import counter_in_scope
 from web.posters import counters_under
-from web.principal import StaffForbidden, StaffPrincipal, require_signed_in
+from web.principal import StaffPrincipal, require_unit_action
 from web.rendering import Renderer
 from web.services import WebServices
 from web.staff import no_store, staff_context
@@ -71,14 +71,7 @@ NOT_SENT = N_(
 SENT = N_("Đã gửi %(n)s phiếu của đợt %(batch)s.")
 
 
-def require_paper_clerk(request: Request) -> StaffPrincipal:
-    principal = require_signed_in(request)
-    try:
-        check_unit(principal.actor, UnitAction.ENTER_PAPER_CARDS, principal.actor.unit_id,
-                   principal.scope)
-    except NotAllowed:
-        raise StaffForbidden(PAPER_ROLES_ONLY) from None
-    return principal
+require_paper_clerk = require_unit_action(UnitAction.ENTER_PAPER_CARDS, PAPER_ROLES_ONLY)
 
 
 Clerk = Annotated[StaffPrincipal, Depends(require_paper_clerk)]

@@ -7,6 +7,7 @@ actor may do to one case is always asked of ``feedback_core.permissions.check``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -14,7 +15,14 @@ from fastapi import Depends
 from starlette.requests import Request
 
 from feedback_core.organisation import Organisation, StaffAccount
-from feedback_core.permissions import RECEIVER_ACTIONS, Action, NotAllowed, check
+from feedback_core.permissions import (
+    RECEIVER_ACTIONS,
+    Action,
+    NotAllowed,
+    UnitAction,
+    check,
+    check_unit,
+)
 from feedback_core.roles import Actor, Role
 from projections.queries import QueueRow
 from web import auth
@@ -104,6 +112,24 @@ def require_admin(request: Request) -> StaffPrincipal:
     if principal.actor.role is not Role.ADMIN:
         raise StaffForbidden(ADMIN_ONLY)
     return principal
+
+
+def require_unit_action(
+    action: UnitAction, refusal: str
+) -> Callable[[Request], StaffPrincipal]:
+    """A dependency for the pages of one unit-level ``action`` (kiosks, paper cards): a role
+    that may do it in its own unit at all, else ``refusal`` (a msgid). The unit a request
+    names is still checked per request."""
+
+    def require(request: Request) -> StaffPrincipal:
+        principal = require_signed_in(request)
+        try:
+            check_unit(principal.actor, action, principal.actor.unit_id, principal.scope)
+        except NotAllowed:
+            raise StaffForbidden(refusal) from None
+        return principal
+
+    return require
 
 
 Staff = Annotated[StaffPrincipal, Depends(require_staff)]

@@ -5,6 +5,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tests.support.browser import desktop_page
+
 CHROMIUM = "/usr/bin/chromium"
 # As the machine's notes advise: no background connections, no sandbox (root), no GPU.
 CHROMIUM_ARGS = [
@@ -30,3 +32,10 @@ def phone(browser: Browser) -> Iterator[Page]:
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def desk(browser: Browser) -> Iterator[Page]:
+    """An officer's desktop, in Vietnamese."""
+    with desktop_page(browser) as page:
+        yield page

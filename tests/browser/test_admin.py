@@ -5,12 +5,11 @@ counter and sees the new name on the citizens' home page."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from feedback_core.calendar_app import DecreeKind
 from tests.support.platform import LivePlatform
@@ -25,12 +24,6 @@ def shot(page: Page, name: str) -> None:
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
-
-@pytest.fixture
-def desk(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
-    yield context.new_page()
-    context.close()
 
 
 def test_an_administrator_decrees_a_day_off_and_renames_a_counter(

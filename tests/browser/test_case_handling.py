@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from feedback_core.identity import tracking_code_for
+from tests.support.browser import desktop_page
 from tests.support.platform import LivePlatform
 from tests.support.qr import qr_url
 
@@ -42,19 +43,11 @@ def complain(platform: LivePlatform, counter: str, text: str, category: str) -> 
     return code
 
 
-@pytest.fixture
-def desk(browser: Browser) -> Iterator[Page]:
-    """An officer's desktop, in Vietnamese."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
-    yield context.new_page()
-    context.close()
-
 
 @pytest.fixture
 def second_desk(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
-    yield context.new_page()
-    context.close()
+    with desktop_page(browser) as page:
+        yield page
 
 
 def sign_in(page: Page, platform: LivePlatform, username: str) -> None:

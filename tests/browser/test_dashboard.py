@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from feedback_core.intake import Channel, ComplaintCategory, IntakeSubmission
 from feedback_core.local_time import local_date
+from tests.support.browser import desktop_page
 from tests.support.platform import LivePlatform
 from web.services import utc_now
 
@@ -29,10 +30,8 @@ RATINGS = 4  # ratings of 5 without text, a few minutes ago
 
 @pytest.fixture
 def desk(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN",
-                                  accept_downloads=True)
-    yield context.new_page()
-    context.close()
+    with desktop_page(browser, accept_downloads=True) as page:
+        yield page
 
 
 def submit(platform: LivePlatform) -> None:

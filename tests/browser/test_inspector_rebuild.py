@@ -6,22 +6,15 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.support.platform import LivePlatform
 from tests.web.web_doubles import open_case
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-
-@pytest.fixture
-def desk(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
-    yield context.new_page()
-    context.close()
 
 
 def test_an_inspector_runs_the_rebuild_and_sees_no_differences(

@@ -5,12 +5,11 @@ stood then; the view is in the inspections log."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from feedback_core.cases import Case
 from feedback_core.roles import Actor, Role
@@ -23,12 +22,6 @@ HEAD = Actor("lanhdao.tayho", Role.HEAD, "tay-ho")
 STEP = NOW - timedelta(days=2)  # 21/11/2026 10:30 in Hà Nội
 SHOTS = Path(__file__).resolve().parents[2] / "test-results"
 
-
-@pytest.fixture
-def desk(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
-    yield context.new_page()
-    context.close()
 
 
 def sign_in(page: Page, platform: LivePlatform, username: str) -> None:

@@ -6,11 +6,10 @@ and the old poster's URL says the code is no longer in use."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.support.platform import LivePlatform
 
@@ -19,12 +18,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 SHOTS = Path(__file__).resolve().parents[2] / "test-results"
 ADMIN, PASSWORD = "quantri.tayho", "demo-2026"
 
-
-@pytest.fixture
-def desk(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
-    yield context.new_page()
-    context.close()
 
 
 def test_a_printed_posters_url_takes_a_citizen_to_the_form_and_tracking(

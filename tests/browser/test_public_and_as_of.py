@@ -13,6 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from feedback_core.local_time import local_date
 from tests.browser.test_accessibility import axe, serious_violations  # noqa: F401 - fixture
+from tests.support.browser import desktop_page
 from tests.support.platform import LivePlatform
 from web.services import utc_now
 
@@ -22,18 +23,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 @pytest.fixture
 def no_script(browser: Browser) -> Iterator[Page]:
     """A desktop without JavaScript, CSP bypassed so axe can be injected afterwards."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN",
-                                  java_script_enabled=False)
-    yield context.new_page()
-    context.close()
+    with desktop_page(browser, java_script_enabled=False) as page:
+        yield page
 
 
 @pytest.fixture
 def desk(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN",
-                                  bypass_csp=True)
-    yield context.new_page()
-    context.close()
+    with desktop_page(browser, bypass_csp=True) as page:
+        yield page
 
 
 def test_transparency_pages_without_javascript(platform: LivePlatform, no_script: Page) -> None:

@@ -35,6 +35,7 @@ from projections.audit_chain import (
     stored_checkpoints,
     verify_log,
 )
+from tests.support.audit import chain_heads
 from tests.unit.test_intake import submission
 
 pytestmark = pytest.mark.integration
@@ -385,10 +386,7 @@ def test_every_application_has_its_own_chain(
         record(cases, 5)
         settings = Settings(database_url=database.url, local_dir=tmp_path)
         assert audit_main(["audit", "checkpoint"], settings) == 0
-        with psycopg.connect(database.conninfo) as conn:
-            heads: dict[str, int] = dict(
-                conn.execute("SELECT application, events FROM audit.chain_head").fetchall()
-            )
+        heads = chain_heads(database)
         assert set(heads) == {"cases", "organisation", "calendar"}
         assert heads["cases"] == 9 and heads["calendar"] == 2
         capsys.readouterr()

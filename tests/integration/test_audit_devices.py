@@ -17,6 +17,7 @@ from feedback_core.devices import DevicesApplication
 from feedback_core.settings import Settings
 from feedback_core.store import Database
 from projections.audit_chain import APPLICATIONS
+from tests.support.audit import chain_heads, verify
 
 pytestmark = pytest.mark.integration
 
@@ -43,12 +44,6 @@ def record_device_history(devices: DevicesApplication) -> None:
                                 "canbo.nhattan")
 
 
-def verify(settings: Settings, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    capsys.readouterr()
-    code = audit_main(["audit", "verify", "--quiet"], settings)
-    return code, capsys.readouterr().out
-
-
 def test_devices_is_one_of_the_chained_applications() -> None:
     assert "devices" in APPLICATIONS
 
@@ -59,10 +54,7 @@ def test_the_devices_log_is_chained_and_verified(
 ) -> None:
     record_device_history(devices)
     assert audit_main(["audit", "checkpoint"], settings) == 0
-    with psycopg.connect(database.conninfo) as conn:
-        heads: dict[str, int] = dict(
-            conn.execute("SELECT application, events FROM audit.chain_head").fetchall()
-        )
+    heads = chain_heads(database)
     assert heads["devices"] == 4
     code, out = verify(settings, capsys)
     assert code == 0, out

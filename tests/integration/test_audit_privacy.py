@@ -17,6 +17,7 @@ from feedback_core.cases import Case
 from feedback_core.identity import case_id_for
 from feedback_core.settings import Settings
 from feedback_core.store import Database, open_cases_application
+from tests.support.audit import chain_heads, verify
 from tests.unit.test_intake import submission
 
 pytestmark = pytest.mark.integration
@@ -60,12 +61,6 @@ def erase_two_cases(app: CasesApplication, settings: Settings) -> None:
         assert cmd_erase(settings, args) == 0
 
 
-def verify(settings: Settings, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    capsys.readouterr()
-    code = audit_main(["audit", "verify", "--quiet"], settings)
-    return code, capsys.readouterr().out
-
-
 def test_erasure_records_are_chained_and_verified(
     app: CasesApplication,
     settings: Settings,
@@ -74,10 +69,7 @@ def test_erasure_records_are_chained_and_verified(
 ) -> None:
     erase_two_cases(app, settings)
     assert audit_main(["audit", "checkpoint"], settings) == 0
-    with psycopg.connect(database.conninfo) as conn:
-        heads: dict[str, int] = dict(
-            conn.execute("SELECT application, events FROM audit.chain_head").fetchall()
-        )
+    heads = chain_heads(database)
     assert heads["privacy"] == 2
     code, out = verify(settings, capsys)
     assert code == 0, out

@@ -11,11 +11,30 @@ from kafka import KafkaConsumer, KafkaProducer
 from consumers.reconcile import ReconcileOptions, reconcile
 from feedback_core.identity import tracking_code_for
 from feedback_core.intake import to_json
+from feedback_core.settings import Settings
 from tests.integration.helpers import group_lag, wait_until
 from tests.support.platform import LivePlatform
 from tests.unit.test_intake import submission
 
 pytestmark = pytest.mark.integration
+
+
+def dead_letters(settings: Settings, waiting_for: str) -> list[tuple[bytes, dict[str, bytes]]]:
+    """What the dead-letter topic holds (value, headers) once the consumer has committed
+    past everything sent to the intake topic."""
+    bootstrap = settings.kafka_bootstrap_servers
+    wait_until(
+        lambda: group_lag(bootstrap, settings.consumer_group, settings.intake_topic) == 0,
+        60, waiting_for,
+    )
+    consumer = KafkaConsumer(
+        settings.dlq_topic, bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest", consumer_timeout_ms=5000,
+    )
+    try:
+        return [(m.value, dict(m.headers)) for m in consumer]
+    finally:
+        consumer.close()
 
 
 def test_poison_goes_to_the_dead_letter_topic(platform: LivePlatform) -> None:
@@ -29,18 +48,7 @@ def test_poison_goes_to_the_dead_letter_topic(platform: LivePlatform) -> None:
     producer.close()
 
     platform.wait_for_submission(tracking_code_for(good.submission_id))
-    wait_until(
-        lambda: group_lag(bootstrap, settings.consumer_group, settings.intake_topic) == 0,
-        60, "the consumer to commit past the poison",
-    )
-    consumer = KafkaConsumer(
-        settings.dlq_topic, bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest", consumer_timeout_ms=5000,
-    )
-    try:
-        dead = [(m.value, dict(m.headers)) for m in consumer]
-    finally:
-        consumer.close()
+    dead = dead_letters(settings, "the consumer to commit past the poison")
     assert sorted(v for v, _ in dead) == sorted([b"{not json", b'{"schema_version": 99}'])
     for _, headers in dead:
         assert headers["error"] and headers["source"].decode().startswith(settings.intake_topic)
@@ -77,18 +85,10 @@ def test_poison_of_every_kind_between_good_messages_on_one_partition(
 
     for good in goods:  # the good ones after each poison message are stored too
         platform.wait_for_submission(tracking_code_for(good.submission_id))
-    wait_until(
-        lambda: group_lag(bootstrap, settings.consumer_group, settings.intake_topic) == 0,
-        60, "the consumer to commit past every poison message",
-    )
-    consumer = KafkaConsumer(
-        settings.dlq_topic, bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest", consumer_timeout_ms=5000,
-    )
-    try:
-        dead = {m.value: {k: v.decode() for k, v in m.headers} for m in consumer}
-    finally:
-        consumer.close()
+    dead = {
+        value: {k: v.decode() for k, v in headers.items()}
+        for value, headers in dead_letters(settings, "the consumer to commit past every poison")
+    }
     assert set(dead) == set(poison)
     offsets = {value: meta.offset for value, meta in zip(interleaved, placed, strict=True)}
     for value, reason in poison.items():

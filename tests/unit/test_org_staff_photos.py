@@ -11,27 +11,18 @@ from eventsourcing.persistence import StoredEvent
 
 from feedback_core.org import InvalidChange, OrganisationApplication
 from feedback_core.org.history import staff_history, unit_history
-from feedback_core.org.passwords import hash_password
 from feedback_core.org.rules import staff_aggregate_id, unit_aggregate_id
-from tests.unit.test_org_units import ADMIN, START, popo_app, small_tree
+from tests.unit import test_org_staff
+from tests.unit.test_org_units import ADMIN, START, popo_app
 
 PHOTO = hashlib.sha256(b"photo one").hexdigest()
 OTHER = hashlib.sha256(b"photo two").hexdigest()
 DAY = date(2026, 3, 2)
 
 
-@pytest.fixture(scope="module")
-def password_hash() -> str:
-    return hash_password("demo-2026")
-
-
-@pytest.fixture
-def app(password_hash: str) -> OrganisationApplication:
-    app = small_tree(password_hash)
-    app.register_staff("canbo.nhattan", display_name="Nguyễn Thị Lan", role="handler",
-                       unit_id="nhat-tan", password_hash=password_hash, effective_on=START,
-                       actor=ADMIN)
-    return app
+# The fixtures of the staff tests: the small tree with the handler canbo.nhattan.
+password_hash = test_org_staff.password_hash
+app = test_org_staff.app
 
 
 def test_a_photo_is_set_replaced_and_removed_on_dates(app: OrganisationApplication) -> None:
