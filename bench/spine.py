@@ -642,6 +642,24 @@ def print_report(
     )
     library_million = GOAL_REBUILD_EVENTS / figures.median("e")
     say(f"  (the library runner would take {library_million / 60:,.1f} min for 1 M events)")
+    record_figures(figures, best)
+
+
+def record_figures(figures: Figures, best: int) -> None:
+    """The run's medians into bench/results.json, each beside its raw engine."""
+    from bench.results import Figure, record
+
+    record("spine", [
+        Figure("raw Kafka consume (aiokafka)", figures.median("a"), "msgs/s"),
+        Figure("plain batched Application.save", figures.median("b"), "events/s"),
+        Figure(f"consumer → event store (batch {best})", figures.median(f"c{best}"),
+               "events/s", "plain batched Application.save", figures.median("b"),
+               ">=", GOAL_CONSUMER_EVENTS_PER_S),
+        Figure("projection rebuild (batched)", figures.median("d"), "events/s",
+               "library ProjectionRunner", figures.median("e"),
+               ">=", GOAL_REBUILD_EVENTS / GOAL_REBUILD_SECONDS,
+               note=f"1 M events in ≤ {GOAL_REBUILD_SECONDS:.0f} s"),
+    ])
 
 
 def print_profile(title: str, profiler: cProfile.Profile, limit: int) -> None:
