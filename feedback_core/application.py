@@ -11,8 +11,9 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 
 from feedback_core.intake import IntakeSubmission
-from feedback_core.intake_service import aggregates_for
+from feedback_core.intake_service import created_events_for
 from feedback_core.legal_clock import BusinessCalendar
+from feedback_core.privacy.submissions import has_clear_contact
 from feedback_core.privacy.vault import PersonalDataVault, Sealer
 
 
@@ -52,14 +53,14 @@ class CasesApplication(Application[UUID]):
         self.personal_data = personal_data
 
     def _sealer(self, submissions: Sequence[IntakeSubmission]) -> Sealer | None:
-        """One key lookup for the batch: the subjects that gave personal data."""
+        """One key lookup for the batch: the subjects whose contact is still in clear.
+
+        None (no lookup at all) when every contact was sealed at the edge already, as the
+        web does: ``seal_contact`` keeps those as they are, so the keys are not needed."""
         if self.personal_data is None:
             return None
-        subjects = [
-            s.submission_id for s in submissions
-            if s.contact_email or s.contact_phone or s.contact_zalo
-        ]
-        return self.personal_data.sealer(subjects)
+        subjects = [s.submission_id for s in submissions if has_clear_contact(s)]
+        return self.personal_data.sealer(subjects) if subjects else None
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -70,25 +71,30 @@ class CasesApplication(Application[UUID]):
 
         Re-delivery is expected (at-least-once intake), so an existing aggregate is not an
         error: the batch is retried one submission at a time to tell the new from the known.
+        The store is given the created events, not the aggregates (``created_events_for``):
+        the same rows, without building objects nobody reads.
         """
         unique = list({sub.submission_id: sub for sub in submissions}.values())
-        calendar = self.calendar()
+        calendar = self.calendar()  # one calendar (and one read of it) for the whole batch
         seal = self._sealer(unique)
         try:
-            self.save(*(agg for sub in unique for agg in aggregates_for(sub, calendar, seal=seal)))
+            self.save(*(e for sub in unique for e in created_events_for(sub, calendar, seal=seal)))
         except IntegrityError:
-            return self._record_one_by_one(unique, seal)
+            return self._record_one_by_one(unique, calendar, seal)
         return RecordResult(recorded=[sub.submission_id for sub in unique], duplicates=[])
 
     def _record_one_by_one(
-        self, submissions: Sequence[IntakeSubmission], seal: Sealer | None
+        self,
+        submissions: Sequence[IntakeSubmission],
+        calendar: BusinessCalendar,
+        seal: Sealer | None,
     ) -> RecordResult:
-        # save() has collected the pending events of the failed batch: build them anew.
+        # One submission per transaction, to tell the stored ones (IntegrityError) apart.
         recorded: list[UUID] = []
         duplicates: list[UUID] = []
         for sub in submissions:
             try:
-                self.save(*aggregates_for(sub, self.calendar(), seal=seal))
+                self.save(*created_events_for(sub, calendar, seal=seal))
             except IntegrityError:
                 duplicates.append(sub.submission_id)
             else:

@@ -70,6 +70,10 @@ class BusinessCalendar:
     _holidays: holidays.HolidayBase = field(default_factory=_vietnamese_holidays, repr=False)
     reasons: Mapping[date, str] = field(default_factory=dict)
     """The reason decreed for each extra day off and make-up working day (as entered)."""
+    _due_dates: dict[tuple[Any, ...], DueDate] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """Memo of ``due_date`` for this calendar (see there)."""
 
     def is_working_day(self, day: date) -> bool:
         if day in self.make_up_working_days:
@@ -207,9 +211,27 @@ def due_date_with_pauses(
     return DueDate(due=day, skipped=tuple(skipped), paused=tuple(paused))
 
 
+DUE_DATE_MEMO_SIZE = 4096
+"""Entries kept per calendar: a batch of intake falls on a few days and a few rules."""
+
+
 def due_date(received: date, rule: DeadlineRule, calendar: BusinessCalendar) -> DueDate:
-    """The last day of the period that starts the day after ``received`` (no pause)."""
-    return due_date_with_pauses(received, rule, calendar)
+    """The last day of the period that starts the day after ``received`` (no pause).
+
+    Memoised, because every case of an intake batch asks it for the same few days: the
+    memo lives on the calendar, so a calendar built after a decree (``CalendarApplication``
+    builds a new one whenever its log moves) starts empty, and its key carries the decreed
+    days, so replacing them on the same calendar object misses the memo as well.
+    """
+    key = (received, rule, calendar.extra_days_off, calendar.make_up_working_days)
+    memo = calendar._due_dates
+    found = memo.get(key)
+    if found is None:
+        found = due_date_with_pauses(received, rule, calendar)
+        if len(memo) >= DUE_DATE_MEMO_SIZE:
+            memo.clear()
+        memo[key] = found
+    return found
 
 
 def calendar_from(
