@@ -17,7 +17,10 @@ the same concurrency and the same open-loop rate. Afterwards the consumer drains
 topic, every accepted submission is checked in the store, and the peak RSS (VmHWM) of the
 three processes is read.
 
-    python -m bench.intake_http [--quick]
+``--web-workers N`` runs ``feedback web --workers N`` (N processes on one port); the web's
+CPU is then the sum over the supervisor and its workers.
+
+    python -m bench.intake_http [--quick] [--web-workers N]
 """
 
 from __future__ import annotations
@@ -25,12 +28,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import statistics
 import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -163,6 +168,20 @@ class IntakeFigures:
     peak_rss: dict[str, float] = field(default_factory=dict)
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (the web's workers under ``--workers``)."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += process_tree(int(child))
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU of ``pid`` and its live descendants (workers do not exit during a run)."""
+    return sum(cpu_seconds(p) for p in process_tree(pid))
+
+
 def stored_ratings(stack: PlatformProcesses) -> int:
     with psycopg.connect(stack.database.conninfo) as conn:
         row = conn.execute(
@@ -194,14 +213,15 @@ async def measure(stack: PlatformProcesses, total: int, concurrency: int,
 
         web = stack.procs["web"].pid
         await saturate(static_file, 100, concurrency)
-        cpu = cpu_seconds(web)
+        cpu = tree_cpu_seconds(web)
         figures.static_rate, _ = await saturate(static_file, total // 2, concurrency)
-        figures.static_cpu_ms = (cpu_seconds(web) - cpu) * 1000 / (total // 2)
+        figures.static_cpu_ms = (tree_cpu_seconds(web) - cpu) * 1000 / (total // 2)
         await saturate(citizens.send, 200, concurrency)  # warm-up: connections, templates
-        cpu = cpu_seconds(web)
+        cpu = tree_cpu_seconds(web)
         figures.http_rate, figures.http_failed = await saturate(citizens.send, total,
                                                                 concurrency)
-        figures.http_cpu_ms = (cpu_seconds(web) - cpu) * 1000 / max(1, total - figures.http_failed)
+        served = max(1, total - figures.http_failed)
+        figures.http_cpu_ms = (tree_cpu_seconds(web) - cpu) * 1000 / served
         figures.http = await open_loop(citizens.send, FIXED_RATE, seconds, total)
         figures.accepted = len(citizens.accepted)
 
@@ -225,12 +245,17 @@ def run(total: int, concurrency: int, seconds: float) -> IntakeFigures:
         figures.drain_s = wait_drained(stack, figures.accepted, timeout_s=300)
         figures.stored = stored_ratings(stack)
         figures.peak_rss = {name: peak_rss_mb(pid) for name, pid in stack.pids().items()}
+        workers = process_tree(stack.procs["web"].pid)[1:]
+        if workers:  # the supervisor is small; a worker is what a web process weighs
+            figures.peak_rss["web"] = max(peak_rss_mb(pid) for pid in workers)
     return figures
 
 
-def report(f: IntakeFigures, total: int, concurrency: int, seconds: float) -> list[Figure]:
+def report(f: IntakeFigures, total: int, concurrency: int, seconds: float,
+           web_workers: int = 1) -> list[Figure]:
+    workers = f", {web_workers} web workers" if web_workers > 1 else ""
     print(f"intake HTTP → Kafka ack ({total:,} POSTs, {concurrency} in flight; then "
-          f"{FIXED_RATE:.0f}/s for {seconds:.0f} s)")
+          f"{FIXED_RATE:.0f}/s for {seconds:.0f} s{workers})")
     print(f"  saturation   HTTP {f.http_rate:8,.0f} submissions/s ({f.http_failed} failed)   "
           f"bare aiokafka {f.raw_rate:8,.0f} msgs/s   ratio {f.http_rate / f.raw_rate:.2f}")
     print(f"  HTTP floor   GET /static/site.css {f.static_rate:8,.0f}/s (same server and client); "
@@ -245,14 +270,15 @@ def report(f: IntakeFigures, total: int, concurrency: int, seconds: float) -> li
     print("  peak RSS (VmHWM): " + ", ".join(f"{n} {mb:.0f} MB" for n, mb in f.peak_rss.items()))
     raw = "bare aiokafka producer (acks=all, idempotent)"
     figures = [
-        Figure("intake HTTP → Kafka ack, saturation", f.http_rate, "submissions/s", raw,
+        Figure(f"intake HTTP → Kafka ack, saturation{workers}", f.http_rate, "submissions/s", raw,
                f.raw_rate, ">=", GOAL_RATE, note=f"{concurrency} in flight"),
-        Figure("HTTP floor: static file, same server and client", f.static_rate, "requests/s"),
-        Figure("web CPU per intake POST", f.http_cpu_ms, "ms", "web CPU per static file",
+        Figure(f"HTTP floor: static file, same server and client{workers}", f.static_rate,
+               "requests/s"),
+        Figure(f"web CPU per intake POST{workers}", f.http_cpu_ms, "ms", "web CPU per static file",
                f.static_cpu_ms, note="load-independent: capacity ≈ 1000/x POSTs/s per core"),
-        Figure(f"intake HTTP p99 at {FIXED_RATE:.0f}/s", f.http.pct(99), "ms",
+        Figure(f"intake HTTP p99 at {FIXED_RATE:.0f}/s{workers}", f.http.pct(99), "ms",
                f"{raw} p99", f.raw.pct(99), "<=", GOAL_P99_MS),
-        Figure(f"intake HTTP p50 at {FIXED_RATE:.0f}/s", f.http.pct(50), "ms",
+        Figure(f"intake HTTP p50 at {FIXED_RATE:.0f}/s{workers}", f.http.pct(50), "ms",
                f"{raw} p50", f.raw.pct(50)),
         Figure("intake accepted but not stored", max(0, f.accepted - f.stored), "submissions",
                goal_op="<=", goal_value=0),
@@ -271,12 +297,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=64, help="requests in flight")
     parser.add_argument("--seconds", type=float, default=10.0, help="open-loop duration")
     parser.add_argument("--quick", action="store_true", help="600 POSTs, 3 s open loop")
+    parser.add_argument("--web-workers", type=int, default=1,
+                        help="feedback web --workers N (processes sharing the port)")
     args = parser.parse_args(argv)
+    os.environ["FEEDBACK_WEB_WORKERS"] = str(args.web_workers)  # read by `feedback web`
     if args.quick:
         args.submissions, args.seconds = 600, 3.0
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
     figures = run(args.submissions, args.concurrency, args.seconds)
-    rows = report(figures, args.submissions, args.concurrency, args.seconds)
+    rows = report(figures, args.submissions, args.concurrency, args.seconds, args.web_workers)
     record("intake_http", rows)
     return 0 if figures.stored >= figures.accepted else 1
 

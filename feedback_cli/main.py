@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -31,7 +32,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
     from feedback_cli.services import run_web
 
-    run_web(settings)
+    run_web(settings, workers=args.workers)
     return 0
 
 
@@ -176,6 +177,12 @@ def parser() -> argparse.ArgumentParser:
             from feedback_cli.demo.district import add_arguments
 
             add_arguments(cmd)
+        if name == "web":
+            cmd.add_argument(
+                "--workers", type=int, metavar="N",
+                default=int(os.environ.get("FEEDBACK_WEB_WORKERS") or 1),
+                help="web processes sharing the port (default FEEDBACK_WEB_WORKERS or 1)",
+            )
         if name == "rebuild":
             cmd.add_argument("--compare-only", action="store_true", help="compare, do not swap")
         if name == "qr":

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import signal
 import textwrap
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -43,6 +44,8 @@ from projections.queries import ViewQueries
 from projections.runner import BatchedProjectionRunner
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from feedback_cli.demo.populate import Report as DemoReport
     from web.services import WebServices
 
@@ -254,11 +257,96 @@ def run_projections(settings: Settings) -> None:
             runner.close()
 
 
-def run_web(settings: Settings) -> None:
-    """``feedback web``: the HTTP app alone (consumers and projections run elsewhere)."""
+def run_web(settings: Settings, workers: int = 1) -> None:
+    """``feedback web [--workers N]``: the HTTP app alone (consumers and projections run
+    elsewhere). With N > 1, uvicorn's supervisor runs N worker processes on one listening
+    socket (a dead worker is replaced); each builds its app from the environment
+    (``web_app_from_environment``), so settings reach them only as environment variables."""
+    if workers <= 1:
+        with open_core(settings) as core:
+            services = build_web(settings, core, make_publisher(settings, core.app))
+            follow_other_processes(services)
+            asyncio.run(serve_web(settings, services))
+        return
+    prepare_web_workers(settings)
+    uvicorn.run(
+        WEB_APP_FACTORY, factory=True, workers=workers, host=settings.host,
+        port=settings.port, log_level="info", proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
+    )
+
+
+WEB_APP_FACTORY = "feedback_cli.services:web_app_from_environment"
+
+
+def prepare_web_workers(settings: Settings) -> None:
+    """What must happen once, not once per worker, before the workers start: the database
+    (the embedded server started, its URL handed down), the secret key (the session cookies
+    of one worker are read by the others), the tables, the organisation file loaded and a
+    QR code for every counter (concurrent workers would race to issue the same first code)."""
+    db = resolve_database(settings)
+    os.environ["FEEDBACK_DATABASE_URL"] = db.url
+    os.environ["FEEDBACK_SECRET_KEY"] = settings.secret.decode()
     with open_core(settings) as core:
+        build_web(settings, core, make_publisher(settings, core.app)).shutdown()
+
+
+def web_app_from_environment() -> FastAPI:
+    """One web worker's app (uvicorn calls this in each worker process): the services of
+    ``build_web`` on ``Settings()`` from the environment, closed when the app stops."""
+    from feedback_cli.wiring import init_sentry
+    from web.app import create_app
+
+    settings = Settings()
+    init_sentry(settings)
+    resources = ExitStack()
+    core = resources.enter_context(open_core(settings))
+    try:
         services = build_web(settings, core, make_publisher(settings, core.app))
-        asyncio.run(serve_web(settings, services))
+    except BaseException:
+        resources.close()
+        raise
+    services.on_shutdown.insert(0, resources.close)  # run last: the core after the rest
+    follow_other_processes(services)
+    return create_app(services)
+
+
+FOLLOW_SECONDS = 1.0
+
+
+def follow_other_processes(services: WebServices, every: float = FOLLOW_SECONDS) -> None:
+    """Keep this web process's in-memory copies in step with changes saved by other
+    processes (another web worker's admin page, ``feedback org ...``, ``feedback qr ...``):
+    a thread asks the organisation's and the QR codes' logs for their last position every
+    ``every`` seconds and, when one moved, reads today's directory again or forgets the
+    counters' QR tokens shown on the home page. Two cheap queries a second; stopped with
+    the app. (The QR *checks* have their own bound: web.qr_cache.)"""
+    stop = threading.Event()
+
+    def positions() -> tuple[int, int]:
+        org = services.org_app.recorder.max_notification_id() if services.org_app else 0
+        qr = services.qr_codes.max_notification_id() if services.qr_codes else 0
+        return org or 0, qr
+
+    def follow() -> None:
+        seen, failing = positions(), False
+        while not stop.wait(every):
+            try:
+                now = positions()
+                if now[0] != seen[0]:
+                    services.refresh_organisation()
+                if now[1] != seen[1]:
+                    for counter_id in list(services.organisation.counters):
+                        services.forget_qr_token(counter_id)
+                seen, failing = now, False
+            except Exception as exc:  # the database restarting: said once, tried again
+                if not failing:
+                    log.warning("following the organisation and QR logs: %s", exc)
+                failing = True
+
+    thread = threading.Thread(target=follow, name="follow-logs", daemon=True)
+    thread.start()
+    services.on_shutdown.append(stop.set)  # popped first: stops before the apps close
 
 
 def run_all_in_one(settings: Settings, seed: bool = True) -> None:

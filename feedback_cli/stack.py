@@ -1,7 +1,9 @@
 """``feedback up``: PostgreSQL and Kafka from infra/, then web, consumer, projection
 runner, outbound publisher (and the notifier, with a channel) as separate processes, kept
 running by a supervisor (a child that exits is restarted with backoff, the restarts
-counted); Ctrl-C stops them all (and the servers this command started)."""
+counted); Ctrl-C stops them all (and the servers this command started).
+``FEEDBACK_WEB_WORKERS=N`` runs the web as N processes on one port (``feedback web
+--workers N`` reads it)."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, event
-from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.persistence import JSONTranscoder, Recording
 
 from feedback_core.application import DateAsISO
 from feedback_core.identity import NAMESPACE
@@ -187,8 +187,40 @@ class TokenCheck:
     counter_id: str | None = None
 
 
+def check_token(
+    codes: CounterQrCodes | None, token: str, keyring: Keyring, at: datetime
+) -> TokenCheck:
+    """The state of ``token`` at ``at``, given its counter's codes (None: no such counter).
+    Pure: a cache of the aggregates (web.qr_cache) checks with the same rules."""
+    parsed = parse_token(token)
+    code = codes.codes.get(token) if codes and parsed else None
+    if parsed is None or code is None:
+        return TokenCheck(TokenState.INVALID)
+    key = keyring.get(code.key_id, local_date(at))
+    if key is None:
+        known = any(k.key_id == code.key_id for k in keyring.keys)
+        return TokenCheck(TokenState.EXPIRED if known else TokenState.INVALID, code.counter_id)
+    if not hmac.compare_digest(parsed[2], signature(parsed[0], parsed[1], key)):
+        return TokenCheck(TokenState.INVALID)
+    if not code.active_on(at):
+        return TokenCheck(TokenState.REVOKED, code.counter_id)
+    return TokenCheck(TokenState.VALID, code.counter_id)
+
+
 class QrCodesApplication(Application[UUID]):
     name = "qrcodes"
+    # Saves through this instance, counted so that a reader's cache in the same process
+    # (web.qr_cache) drops what it holds at once; other processes' saves show through the
+    # log position.
+    saves_here: int = 0
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        super()._notify(recordings)
+        self.saves_here += 1
+
+    def max_notification_id(self) -> int:
+        """The position of the last QR event in the log (0 when none): one cheap query."""
+        return self.recorder.max_notification_id() or 0
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -233,19 +265,7 @@ class QrCodesApplication(Application[UUID]):
     def check(self, token: str, keyring: Keyring, at: datetime) -> TokenCheck:
         """Is this a code in service now? Checked against the events, then the signature."""
         parsed = parse_token(token)
-        codes = self.codes_of(parsed[0]) if parsed else None
-        code = codes.codes.get(token) if codes else None
-        if parsed is None or code is None:
-            return TokenCheck(TokenState.INVALID)
-        key = keyring.get(code.key_id, local_date(at))
-        if key is None:
-            known = any(k.key_id == code.key_id for k in keyring.keys)
-            return TokenCheck(TokenState.EXPIRED if known else TokenState.INVALID, code.counter_id)
-        if not hmac.compare_digest(parsed[2], signature(parsed[0], parsed[1], key)):
-            return TokenCheck(TokenState.INVALID)
-        if not code.active_on(at):
-            return TokenCheck(TokenState.REVOKED, code.counter_id)
-        return TokenCheck(TokenState.VALID, code.counter_id)
+        return check_token(self.codes_of(parsed[0]) if parsed else None, token, keyring, at)
 
     def history(self, counter_id: str) -> list[Mapping[str, Any]]:
         """Every issue and revocation of a counter's codes, in order (for audits)."""

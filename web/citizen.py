@@ -41,6 +41,7 @@ from web.forms import (
 from web.i18n import N_, locale_for
 from web.labels import CATEGORY_LABELS, RATING_LABELS, SIPAS_QUESTION_LABELS
 from web.media import MAX_PHOTO_BYTES, Photo, PhotoRefused, checked_photo
+from web.qr_cache import QrCheckCache
 from web.rate_limit import SubmissionLimits
 from web.rendering import Renderer
 from web.services import WebServices
@@ -161,14 +162,24 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
         services.settings.qr_posts_per_token_per_minute,
     )
 
+    checks: list[QrCheckCache] = []  # made at the first QR request: the services are wired
+
+    def qr_checks() -> QrCheckCache:
+        codes, keyring = services.qr()
+        if not checks or checks[0].codes is not codes or checks[0].keyring is not keyring:
+            checks[:] = [QrCheckCache(codes, keyring)]
+        return checks[0]
+
     async def place_of(request: Request, token: str) -> Place | Response:
         """The counter of a QR code in service, or the page saying why not: 404 for a
         forged, edited or unknown token, 410 for a revoked or expired one (nothing typed is
         published; a POSTed description is shown back, read only)."""
         if services.qr_codes is None:
             raise NotConfigured("qr codes")
-        codes, keyring = services.qr()
-        found = await anyio.to_thread.run_sync(codes.check, token, keyring, services.clock())
+        cache, now = qr_checks(), services.clock()
+        found = cache.check_in_memory(token, now)
+        if found is None:  # the store must be asked: off the event loop
+            found = await anyio.to_thread.run_sync(cache.check, token, now)
         place = (
             find_place(services.organisation, found.counter_id)
             if found.state is TokenState.VALID and found.counter_id

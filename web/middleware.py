@@ -1,17 +1,24 @@
 """Response headers for every page, cookies marked for TLS, the language cookie set by
-``?lang=``, and the request body limit."""
+``?lang=``, and the request body limit.
+
+``PageHeaders`` is plain ASGI middleware: it edits the ``http.response.start`` message on
+its way out. (It replaced two ``BaseHTTPMiddleware`` layers, each of which ran the rest of
+the app in a task of its own and streamed the body through a memory channel: about a
+third of the web's CPU per request went there; docs/performance.md.)
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Sequence
+from urllib.parse import parse_qsl
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from web.i18n import LANG_COOKIE, requested_locale
+from web.i18n import LANG_COOKIE, LOCALES, requested_locale
 
 # Scripts only from /static: the one script is progressive enhancement, so no inline code.
 CONTENT_SECURITY_POLICY = (
@@ -77,6 +84,66 @@ async def remember_language(request: Request, call_next: CallNext) -> Response:
     if locale:
         response.set_cookie(LANG_COOKIE, locale, max_age=ONE_YEAR, samesite="lax", httponly=True)
     return response
+
+
+def _language_cookie(locale: str) -> bytes:
+    """The ``Set-Cookie`` value of ``remember_language``, built once by Starlette itself."""
+    response = Response()
+    response.set_cookie(LANG_COOKIE, locale, max_age=ONE_YEAR, samesite="lax", httponly=True)
+    return next(value for name, value in response.raw_headers if name == b"set-cookie")
+
+
+_LANGUAGE_COOKIES = {locale: _language_cookie(locale) for locale in LOCALES}
+_SECURITY_HEADERS = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+_HSTS = (b"strict-transport-security", STRICT_TRANSPORT_SECURITY.encode())
+_SECURE = re.compile(rb";\s*secure\b", re.I)
+
+
+def _query_locale(query_string: bytes) -> str | None:
+    """``?lang=`` when it names one of our locales (as ``requested_locale``)."""
+    if b"lang=" not in query_string:
+        return None
+    lang = dict(parse_qsl(query_string.decode("latin-1"))).get("lang")
+    return lang if lang in LOCALES else None
+
+
+class PageHeaders:
+    """What ``remember_language`` and ``security_headers_for`` do, in one ASGI layer:
+    the language cookie of ``?lang=``, the security headers where the route set none,
+    HSTS over TLS, and ``Secure`` on every cookie over TLS (or always, with
+    ``secure_cookies``)."""
+
+    def __init__(self, app: ASGIApp, secure_cookies: bool = False) -> None:
+        self.app = app
+        self.secure_cookies = secure_cookies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        locale = _query_locale(scope.get("query_string", b""))
+        tls = scope.get("scheme") in ("https", "wss")
+        secure = tls or self.secure_cookies
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or ())
+                if locale:
+                    headers.append((b"set-cookie", _LANGUAGE_COOKIES[locale]))
+                present = {name.lower() for name, _ in headers}
+                headers += [h for h in _SECURITY_HEADERS if h[0] not in present]
+                if tls and _HSTS[0] not in present:
+                    headers.append(_HSTS)
+                if secure:
+                    headers = [
+                        (n, v + b"; Secure")
+                        if n.lower() == b"set-cookie" and not _SECURE.search(v) else (n, v)
+                        for n, v in headers
+                    ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 class BodyTooLarge(HTTPException):

@@ -67,9 +67,10 @@ class WebServices:
 
     ``organisation`` is the directory the pages read (today's tree). The admin pages change
     the tree through ``org_app`` and then call ``refresh_organisation()``, so the next
-    request of *this process* sees the change. Another process (a second web worker, or
-    ``feedback org ...`` on the command line) does not tell this one: its changes show here
-    after the next admin change or a restart. One web process is the supported deployment.
+    request of *this process* sees the change. Changes saved by another process (a second
+    web worker, ``feedback org ...``) reach this one through
+    ``feedback_cli.services.follow_other_processes`` (within about a second) when the web
+    runs as ``feedback web``; several workers are supported (``--workers N``).
     """
 
     settings: Settings
