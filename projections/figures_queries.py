@@ -9,8 +9,9 @@ period, computed in SQL at read time: never averages of averages, and the sample
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Literal
 
 from psycopg import sql
@@ -229,15 +230,17 @@ class FigureQueries:
         return [ComponentFigure(*row) for row in rows]
 
     def trend(self, units: list[str], start: date, end: date) -> list[DayFigure]:
-        """Received and resolved per day, every day of the period (zeros included)."""
+        """Received and resolved per day, every day of the period (zeros included: days
+        without a row are filled in here, cheaper than joining a generated series)."""
         query = sql.SQL(
-            "SELECT d::date, coalesce(sum(f.received), 0)::int, coalesce(sum(f.resolved), 0)::int "
-            "FROM generate_series(%(start)s::date, %(end)s::date, interval '1 day') AS d "
-            "LEFT JOIN {t} f ON f.day = d::date AND f.unit_id = ANY(%(units)s) "
-            "GROUP BY d ORDER BY d"
+            "SELECT day, sum(received)::int, sum(resolved)::int FROM {t} "
+            "WHERE unit_id = ANY(%(units)s) AND day BETWEEN %(start)s AND %(end)s "
+            "GROUP BY day"
         ).format(t=self._t("figures_daily"))
         rows = self._fetch(query, {"units": units, "start": start, "end": end})
-        return [DayFigure(*row) for row in rows]
+        found = {day: (received, resolved) for day, received, resolved in rows}
+        days = (start + timedelta(days=n) for n in range((end - start).days + 1))
+        return [DayFigure(day, *found.get(day, (0, 0))) for day in days]
 
     # --- open overdue cases: figure and list, one predicate -----------------------------
 
@@ -370,17 +373,21 @@ class FigureQueries:
     # --- the dashboard's reads folded: one scan per table -----------------------------
 
     def totals_breakdown(self, units: list[str], start: date, end: date) -> TotalsBreakdown:
-        """``by_unit``, ``by_counter`` and ``by_channel`` from one scan of ``figures_daily``
-        (GROUPING SETS): the same sums as the three queries, a third of the reading."""
+        """``by_unit``, ``by_counter`` and ``by_channel`` from one scan of ``figures_daily``:
+        the days summed per (unit, counter, channel) first, then those few hundred sums
+        grouped three ways (GROUPING SETS straight over the days aggregate every day once
+        per set; adding them up in Python costs more still)."""
+        measures = [sql.Identifier(m) for m in MEASURES]
         query = sql.SQL(
+            "WITH per_place AS (SELECT unit_id, counter_id, channel, {inner} FROM {t} "
+            "  WHERE unit_id = ANY(%(units)s) AND day BETWEEN %(start)s AND %(end)s "
+            "  GROUP BY unit_id, counter_id, channel) "
             "SELECT GROUPING(unit_id, counter_id, channel), unit_id, counter_id, channel, "
-            "{sums} FROM {t} WHERE unit_id = ANY(%(units)s) "
-            "AND day BETWEEN %(start)s AND %(end)s "
+            "{outer} FROM per_place "
             "GROUP BY GROUPING SETS ((unit_id), (counter_id), (channel))"
         ).format(
-            sums=sql.SQL(", ").join(
-                sql.SQL("sum({})::int").format(sql.Identifier(m)) for m in MEASURES
-            ),
+            inner=sql.SQL(", ").join(sql.SQL("sum({0}) AS {0}").format(m) for m in measures),
+            outer=sql.SQL(", ").join(sql.SQL("sum({})::int").format(m) for m in measures),
             t=self._t("figures_daily"),
         )
         found = TotalsBreakdown()
@@ -399,7 +406,9 @@ class FigureQueries:
         all, per group of units (e.g. each child unit with its subtree: disjoint groups),
         per channel, and per holder what they hold and how much of it is overdue. The
         predicates are ``OVERDUE_WHERE`` and ``HELD_OPEN_WHERE`` verbatim, so each count
-        equals ``overdue_count``/``overdue_by``/``held_open`` and the drill-down lists."""
+        equals ``overdue_count``/``overdue_by``/``held_open`` and the drill-down lists.
+        Both leave out resolved cases, and so does the scan: most rows are resolved ones
+        (the predicate is ``case_queue_unresolved_by_unit``'s, verbatim)."""
         members = [(u, g) for g, group in groups.items() for u in group]
         query = sql.SQL(
             "SELECT GROUPING(m.grp, q.channel, q.assignee), m.grp, q.channel, q.assignee, "
@@ -407,7 +416,8 @@ class FigureQueries:
             "count(*) FILTER (WHERE q.held)::int, "
             "count(*) FILTER (WHERE q.held AND q.overdue)::int "
             "FROM (SELECT unit_id, channel, assignee, {overdue} AS overdue, {held} AS held "
-            "      FROM {t} WHERE unit_id = ANY(%(units)s) AND status NOT IN ({closed})) q "
+            "      FROM {t} WHERE unit_id = ANY(%(units)s) "
+            "      AND status NOT IN ({closed}, 'resolved')) q "
             "LEFT JOIN unnest(%(members)s::text[], %(groups)s::text[]) AS m(member, grp) "
             "ON m.member = q.unit_id "
             "GROUP BY GROUPING SETS ((), (m.grp), (q.channel), (q.assignee))"
@@ -436,29 +446,83 @@ class FigureQueries:
     ) -> ResolutionBreakdown:
         """Handling times from one scan of ``figures_resolution``: over all ``units``, per
         group of units (``handling_time_rolled``), per channel and per officer
-        (``handling_time_by``), the same percentiles over the same rows."""
+        (``handling_time_by``), the same figures over the same rows. Working days are whole
+        numbers, so each grouping reads a histogram (resolutions per number of days) and the
+        percentiles are interpolated from it here exactly as ``percentile_cont`` does, rather
+        than PostgreSQL sorting every resolution once per grouping set."""
         if not units or not self._resolution_table_exists():
             return ResolutionBreakdown()
         members = [(u, g) for g, group in groups.items() for u in group]
         query = sql.SQL(
             "SELECT GROUPING(m.grp, r.channel, r.officer), m.grp, r.channel, r.officer, "
-            "{stats} FROM {t} r "
+            "r.working_days, count(*)::int, sum((answered_on <= due_on)::int)::int, "
+            "sum((answered_on < due_on)::int)::int, sum((answered_on > due_on)::int)::int "
+            "FROM {t} r "
             "LEFT JOIN unnest(%(members)s::text[], %(groups)s::text[]) AS m(member, grp) "
             "ON m.member = r.unit_id "
             "WHERE r.unit_id = ANY(%(units)s) AND r.day BETWEEN %(start)s AND %(end)s "
-            "GROUP BY GROUPING SETS ((), (m.grp), (r.channel), (r.officer))"
-        ).format(stats=_RESOLUTION_STATS, t=self._t("figures_resolution"))
+            "GROUP BY GROUPING SETS ((r.working_days), (m.grp, r.working_days), "
+            "(r.channel, r.working_days), (r.officer, r.working_days))"
+        ).format(t=self._t("figures_resolution"))
         params = {"units": units, "members": [u for u, _ in members],
                   "groups": [g for _, g in members], "start": start, "end": end}
+        histograms: dict[tuple[int, Any], list[tuple[int, int, int, int, int]]] = {}
+        for grouping, group, channel, officer, days, *counts in self._fetch(query, params):
+            key = {0b111: None, 0b011: group, 0b101: channel, 0b110: officer}[grouping]
+            if grouping == 0b011 and group is None:
+                continue  # the subtree's own unit, in no child's group
+            histograms.setdefault((grouping, key), []).append((days, *counts))
         found = ResolutionBreakdown()
-        for grouping, group, channel, officer, *stats in self._fetch(query, params):
-            figures = ResolutionFigures(*stats)
+        for (grouping, key), bins in histograms.items():
+            figures = _from_histogram(sorted(bins))
             if grouping == 0b111:
                 found.overall = figures
-            elif grouping == 0b011 and group is not None:
-                found.by_group[group] = figures
-            elif grouping == 0b101:
-                found.by_channel[channel] = figures
-            elif grouping == 0b110:
-                found.by_officer[officer] = figures
+            else:
+                into = {0b011: found.by_group, 0b101: found.by_channel,
+                        0b110: found.by_officer}[grouping]
+                into[key] = figures
         return found
+
+    def overdue_page(
+        self, units: list[str], today: date, offset: int, limit: int,
+        holder: str | None = None,
+    ) -> list[QueueRow]:
+        """One page of the overdue list (of one holder when given): the list's order, with
+        ``case_id`` last so pages never overlap; the figure counts all pages."""
+        where: sql.Composable = OVERDUE_WHERE
+        if holder is not None:
+            where = sql.SQL("{} AND assignee = %(holder)s").format(OVERDUE_WHERE)
+        query = sql.SQL(
+            "SELECT * FROM {} WHERE {} ORDER BY due_on, received_at, case_id "
+            "OFFSET %(offset)s LIMIT %(limit)s"
+        ).format(self._t("case_queue"), where)
+        params = {"units": units, "today": today, "holder": holder,
+                  "offset": offset, "limit": limit}
+        with self.pool.connection() as conn, conn.cursor(row_factory=class_row(QueueRow)) as cur:
+            return cur.execute(query, params).fetchall()
+
+
+def _from_histogram(bins: list[tuple[int, int, int, int, int]]) -> ResolutionFigures:
+    """Figures from (working days, resolutions, on time, early, late) sorted by days: the
+    median and 90th percentile as ``percentile_cont`` computes them (PostgreSQL's
+    orderedsetaggs.c: rows ``floor``/``ceil`` of p·(n−1), ``lo + p' · (hi − lo)``)."""
+    total = sum(b[1] for b in bins)
+
+    def nth(row: int) -> int:  # the value of the 0-based ``row`` in sorted order
+        seen = 0
+        for days, count, *_ in bins:
+            seen += count
+            if row < seen:
+                return days
+        raise IndexError(row)
+
+    def percentile(p: float) -> float:
+        position = p * (total - 1)
+        first = math.floor(position)
+        low, high = float(nth(first)), float(nth(math.ceil(position)))
+        return low + (position - first) * (high - low)
+
+    return ResolutionFigures(
+        total, sum(b[2] for b in bins), sum(b[3] for b in bins), sum(b[4] for b in bins),
+        percentile(0.5), percentile(0.9),
+    )

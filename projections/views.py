@@ -49,6 +49,12 @@ _DDL = (
     """CREATE INDEX IF NOT EXISTS case_queue_open_by_due
         ON {schema}.case_queue (due_on, received_at, case_id)
         WHERE status NOT IN ('refused', 'closed', 'withdrawn', 'merged')""",
+    # The dashboard's open cases (projections.figures_queries.open_breakdown): those not
+    # resolved yet, a few per cent of the table, read from the index alone.
+    """CREATE INDEX IF NOT EXISTS case_queue_unresolved_by_unit
+        ON {schema}.case_queue (unit_id)
+        INCLUDE (channel, assignee, status, due_on, waiting_since)
+        WHERE status NOT IN ('refused', 'closed', 'withdrawn', 'merged', 'resolved')""",
     # Open311's GET requests without a unit: the newest in a window of received_at.
     """CREATE INDEX IF NOT EXISTS case_queue_by_received
         ON {schema}.case_queue (received_at DESC)""",
@@ -81,6 +87,11 @@ _DDL = (
         status text NOT NULL,
         received_at timestamptz NOT NULL,
         due_on date)""",
+    # The case-views projection updates a submission's status by its case: without this
+    # index each case event scanned the table (replay fell to ~400 events/s at 600 k events).
+    # IF NOT EXISTS at every start gives an existing deployment the index with no replay.
+    """CREATE INDEX IF NOT EXISTS submission_status_by_case
+        ON {schema}.submission_status (case_id) WHERE case_id IS NOT NULL""",
     # Open311 (web/open311, docs/open311.md): the public id of every case (not the tracking
     # code, which stays the citizen's) and the place it is about, when a channel gave one.
     """CREATE TABLE IF NOT EXISTS {schema}.open311_request (

@@ -11,6 +11,7 @@ narrow the view to a unit inside the scope, never widen it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Protocol
@@ -30,9 +31,12 @@ from projections.figures_queries import (
     DayFigure,
     FigureQueries,
     HeldOpen,
+    OpenBreakdown,
+    ResolutionBreakdown,
     ResolutionFigures,
     ResolutionGroup,
     Totals,
+    TotalsBreakdown,
 )
 from projections.queries import QueueRow
 from web.as_of import as_of_figures, record_as_of_view
@@ -47,6 +51,7 @@ from web.staff import no_store, staff_context
 DASHBOARD_ROLES = frozenset({Role.HEAD, Role.INSPECTOR})
 HEADS_ONLY = N_("Chỉ lãnh đạo và thanh tra được xem trang tổng hợp.")
 OFFICER_OUTSIDE = N_("Cán bộ này không thuộc đơn vị bạn phụ trách.")
+BAD_PAGE = N_("Số trang không hợp lệ: hãy dùng các liên kết phân trang.")
 ON_TIME_TARGET = 1.0  # 100 % on or before the due date (the seeds' target)
 MAX_PERIOD_DAYS = 366
 WEEKLY_AFTER_DAYS = 62  # longer periods are charted per week
@@ -62,6 +67,10 @@ CSV_TABLES = TABLES  # every table has a CSV and an XLSX export
 GROUPS = ("day", "week", "month", "quarter", "year")
 PRESETS = ("this_week", "this_month", "this_quarter", "this_year")
 EXTREMES = 3  # best and worst offices/counters shown
+OVERDUE_PAGE_SIZE = 100  # rows per page of the overdue drill-down
+# The dashboard's independent reads run side by side on the views' connection pool (4
+# connections): a few threads shared by all requests, so one page never takes them all.
+_READERS = ThreadPoolExecutor(max_workers=3, thread_name_prefix="dashboard-figures")
 
 
 class FigureSource(Protocol):
@@ -95,6 +104,18 @@ class FigureSource(Protocol):
 
     def overdue_list_held_by(self, units: list[str], today: date, holder: str
                              ) -> list[QueueRow]: ...
+
+    def overdue_page(self, units: list[str], today: date, offset: int, limit: int,
+                     holder: str | None = None) -> list[QueueRow]: ...
+
+    def totals_breakdown(self, units: list[str], start: date, end: date
+                         ) -> TotalsBreakdown: ...
+
+    def open_breakdown(self, units: list[str], groups: dict[str, list[str]], today: date
+                       ) -> OpenBreakdown: ...
+
+    def resolution_breakdown(self, units: list[str], groups: dict[str, list[str]],
+                             start: date, end: date) -> ResolutionBreakdown: ...
 
 
 def figure_source(request: Request, services: WebServices) -> FigureSource:
@@ -278,69 +299,70 @@ def build_dashboard(  # noqa: PLR0913
     source: FigureSource, org: Organisation, principal: StaffPrincipal, unit_id: str,
     period: Period, today: date, group: str | None = None,
 ) -> Dashboard:
+    """Five reads, side by side: the daily figures, the open cases, the resolutions (each
+    one scan, grouped every way the page needs), the trend and the components."""
     units = subtree_in_scope(org, unit_id, principal)
     start, end = period.start, period.end
-    per_unit = source.by_unit(units, period.start, period.end)
-    totals = sum(per_unit.values(), Totals())
     children = sorted(
         (u for u in org.units.values() if u.parent_id == unit_id and u.id in principal.scope),
         key=lambda u: u.name_vi,
     )
     below_of = {child.id: subtree_in_scope(org, child.id, principal) for child in children}
-    handling = source.handling_time_rolled({"": units, **below_of}, start, end)
+    daily_read = _READERS.submit(source.totals_breakdown, units, start, end)
+    open_read = _READERS.submit(source.open_breakdown, units, below_of, today)
+    handling_read = _READERS.submit(source.resolution_breakdown, units, below_of, start, end)
+    trend_read = _READERS.submit(source.trend, units, start, end)
+    found = {c.component: c for c in source.components(units, start, end)}
+    daily, open_now, handling = daily_read.result(), open_read.result(), handling_read.result()
     lines = []
     for child in children:
-        below = below_of[child.id]
-        rolled = sum((per_unit.get(u, Totals()) for u in below), Totals())
-        lines.append(UnitLine(child, rolled, source.overdue_count(below, today),
-                              handling.get(child.id, ResolutionFigures())))
+        rolled = sum((daily.by_unit.get(u, Totals()) for u in below_of[child.id]), Totals())
+        lines.append(UnitLine(child, rolled, open_now.by_group.get(child.id, 0),
+                              handling.by_group.get(child.id, ResolutionFigures())))
     ranking = rank_units(
         UnitSatisfaction(line.unit.id, line.totals.ratings, line.totals.satisfied)
         for line in lines
     )
-    found = {c.component: c for c in source.components(units, period.start, period.end)}
     components = [(c.value, label, found.get(c.value)) for c, label in COMPONENT_LABELS.items()]
     return Dashboard(
         unit=org.units[unit_id],
         period=period,
-        totals=totals,
-        overdue=source.overdue_count(units, today),
+        totals=sum(daily.by_unit.values(), Totals()),
+        overdue=open_now.overdue,
         lines=lines,
         components=components,
         ranking=ranking,
-        trend=source.trend(units, period.start, period.end),
+        trend=trend_read.result(),
         group=group or parse_group({}, period)[0],
-        handling=handling.get("", ResolutionFigures()),
-        channels=channel_lines(source, units, period, today),
-        officers=officer_lines(source, org, units, period, today),
-        **places_and_extremes(source, org, units, period),
+        handling=handling.overall,
+        channels=channel_lines(daily, handling, open_now),
+        officers=officer_lines(org, units, handling, open_now),
+        **places_and_extremes(org, units, daily),
     )
 
 
 def channel_lines(
-    source: FigureSource, units: list[str], period: Period, today: date
+    daily: TotalsBreakdown, handling: ResolutionBreakdown, open_now: OpenBreakdown
 ) -> list[ChannelLine]:
     """Every figure by intake channel: the known channels in order, then any other seen."""
-    totals = source.by_channel(units, period.start, period.end)
-    handling = source.handling_time_by(units, period.start, period.end, "channel")
-    overdue = source.overdue_by(units, today, "channel")
+    totals, by_channel, overdue = daily.by_channel, handling.by_channel, open_now.by_channel
     known = [c.value for c in Channel]
-    seen = sorted((set(totals) | set(handling) | set(overdue)) - set(known))
+    seen = sorted((set(totals) | set(by_channel) | set(overdue)) - set(known))
     return [
-        ChannelLine(c, totals.get(c, Totals()), handling.get(c, ResolutionFigures()),
+        ChannelLine(c, totals.get(c, Totals()), by_channel.get(c, ResolutionFigures()),
                     overdue.get(c, 0))
         for c in known + seen
     ]
 
 
 def officer_lines(
-    source: FigureSource, org: Organisation, units: list[str], period: Period, today: date
+    org: Organisation, units: list[str], handling: ResolutionBreakdown,
+    open_now: OpenBreakdown,
 ) -> list[OfficerLine]:
     """The officers of the subtree (staff of its units, never of a sibling's): resolutions
     credited to them (the officer who gave the answer that resolved a case), and the cases
     they hold now."""
-    handled = source.handling_time_by(units, period.start, period.end, "officer")
-    held = source.held_open(units, today)
+    handled, held = handling.by_officer, open_now.held
     scope = set(units)
     return [
         OfficerLine(account, org.units.get(account.unit_id),
@@ -354,11 +376,11 @@ def officer_lines(
 
 
 def places_and_extremes(
-    source: FigureSource, org: Organisation, units: list[str], period: Period
+    org: Organisation, units: list[str], daily: TotalsBreakdown
 ) -> dict[str, Any]:
     """Offices and counters of the subtree with their totals, and the best and worst of each
     by satisfaction and by on-time share."""
-    per_counter = source.by_counter(units, period.start, period.end)
+    per_counter = daily.by_counter
     places: dict[str, Place] = {}
     offices: dict[str, Totals] = {}
     for counter_id, totals in per_counter.items():
@@ -424,6 +446,45 @@ class Viewpoint:
         return f"&as_of={self.as_of.isoformat()}" if self.as_of else ""
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What a dashboard request asks to see, checked: the unit, period and grouping."""
+
+    source: FigureSource
+    point: Viewpoint
+    unit: Unit
+    period: Period
+    group: str
+    valid: bool
+
+
+def parse_page(value: str | None) -> int:
+    """``?page=``: 1 when absent; ValueError unless a whole number from 1."""
+    if value is None or value == "":
+        return 1
+    page = int(value) if value.isdigit() else 0
+    if page < 1:
+        raise ValueError(value)
+    return page
+
+
+def overdue_page_rows(
+    source: FigureSource, units: list[str], today: date, page: int, holder: str | None
+) -> tuple[int, list[QueueRow], int]:
+    """The overdue figure (of the holder when given) and the rows of ``page``, read side
+    by side; a page past the last gives the last. Returns (count, rows, page)."""
+    counted = _READERS.submit(source.open_breakdown, units, {}, today)
+    size = OVERDUE_PAGE_SIZE
+    rows = source.overdue_page(units, today, (page - 1) * size, size, holder)
+    found = counted.result()
+    count = found.held.get(holder, HeldOpen()).overdue if holder else found.overdue
+    last = max(1, -(-count // size))
+    if page > last:
+        page = last
+        rows = source.overdue_page(units, today, (page - 1) * size, size, holder)
+    return count, rows, page
+
+
 def dashboard_routes(services: WebServices, renderer: Renderer) -> APIRouter:
     router = APIRouter()
 
@@ -446,9 +507,8 @@ def dashboard_routes(services: WebServices, renderer: Renderer) -> APIRouter:
             raise StaffForbidden(HEADS_ONLY)
         return wanted
 
-    async def load(
-        request: Request, principal: StaffPrincipal
-    ) -> tuple[Dashboard, bool, FigureSource, Viewpoint]:
+    async def scope_of(request: Request, principal: StaffPrincipal) -> Scope:
+        """Who may look, at which unit, period and grouping; an as-of look is recorded."""
         if principal.actor.role not in DASHBOARD_ROLES:
             raise StaffForbidden(HEADS_ONLY)
         source = figure_source(request, services)
@@ -457,21 +517,30 @@ def dashboard_routes(services: WebServices, renderer: Renderer) -> APIRouter:
         args = dict(request.query_params)
         period, valid = parse_period(args, point.today)
         group, valid_group = parse_group(args, period)
-        board = await anyio.to_thread.run_sync(
-            build_dashboard, source, point.org, principal, unit_id, period, point.today, group,
-        )
         if point.as_of is not None:
             await record_as_of_view(request, principal, unit_id, point.as_of)
-        return board, valid and valid_group, source, point
+        return Scope(source, point, point.org.units[unit_id], period, group,
+                     valid and valid_group)
 
-    def holder_in_scope(request: Request, board: Dashboard, principal: StaffPrincipal,
+    async def load(
+        request: Request, principal: StaffPrincipal
+    ) -> tuple[Dashboard, bool, FigureSource, Viewpoint]:
+        scope = await scope_of(request, principal)
+        point = scope.point
+        board = await anyio.to_thread.run_sync(
+            build_dashboard, scope.source, point.org, principal, scope.unit.id, scope.period,
+            point.today, scope.group,
+        )
+        return board, scope.valid, scope.source, point
+
+    def holder_in_scope(request: Request, unit_id: str, principal: StaffPrincipal,
                         point: Viewpoint) -> str | None:
         """``?holder=``: an officer of the subtree shown (a sibling ward's is refused)."""
         holder = request.query_params.get("holder")
         if not holder:
             return None
         account = point.org.staff.get(holder)
-        units = subtree_in_scope(point.org, board.unit.id, principal)
+        units = subtree_in_scope(point.org, unit_id, principal)
         if account is None or account.unit_id not in units:
             raise StaffForbidden(OFFICER_OUTSIDE)
         return holder
@@ -507,7 +576,7 @@ def dashboard_routes(services: WebServices, renderer: Renderer) -> APIRouter:
             **staff_context(request, principal),
             "board": board,
             "valid_period": valid,
-            "query": _query(board, point),
+            "query": _query(board.unit.id, board.period, board.group, point),
             "as_of_query": point.query,
             "target": ON_TIME_TARGET,
             "percent": percent,
@@ -527,22 +596,45 @@ def dashboard_routes(services: WebServices, renderer: Renderer) -> APIRouter:
 
     @router.get("/staff/dashboard/overdue")
     async def overdue_page(request: Request, principal: Staff) -> Response:
-        board, _valid, source, point = await load(request, principal)
-        holder = holder_in_scope(request, board, principal, point)
-        lines = await overdue_of(source, board, principal, point, holder)
-        kind = request.query_params.get("format")
-        if kind in ("csv", "xlsx"):
-            writer = xlsx_table if kind == "xlsx" else csv_table
-            return no_store(writer("overdue", board, lines, point.org))
-        held = next((o for o in board.officers if o.account.username == holder), None)
+        """One page of the open overdue cases; the count is of all pages, the CSV and XLSX
+        give every row."""
+        if request.query_params.get("format") in ("csv", "xlsx"):
+            return await overdue_export(request, principal)
+        scope = await scope_of(request, principal)
+        point = scope.point
+        holder = holder_in_scope(request, scope.unit.id, principal, point)
+        try:
+            page = parse_page(request.query_params.get("page"))
+        except ValueError:
+            return no_store(renderer.render(request, "error.html", {
+                "title": N_("Yêu cầu không hợp lệ"), "message": BAD_PAGE, "params": {},
+                "detail": "", "back_url": "/staff/dashboard/overdue?"
+                + _query(scope.unit.id, scope.period, scope.group, point),
+                "back_label": N_("Quay lại"),
+            }, status_code=400))
+        units = subtree_in_scope(point.org, scope.unit.id, principal)
+        count, rows, page = await anyio.to_thread.run_sync(
+            overdue_page_rows, scope.source, units, point.today, page, holder
+        )
+        pages = max(1, -(-count // OVERDUE_PAGE_SIZE))
         return no_store(renderer.render(request, "dashboard_overdue.html", {
             **staff_context(request, principal),
-            "board": board,
-            "lines": lines,
-            "count": held.held.overdue if held else board.overdue,
-            "holder": held,
-            "query": _query(board, point),
+            "unit": scope.unit,
+            "lines": overdue_lines(point.org, rows, point.today),
+            "count": count,
+            "page": page,
+            "pages": pages,
+            "first": (page - 1) * OVERDUE_PAGE_SIZE + 1,
+            "holder": point.org.staff.get(holder) if holder else None,
+            "query": _query(scope.unit.id, scope.period, scope.group, point),
         }))
+
+    async def overdue_export(request: Request, principal: Staff) -> Response:
+        board, _valid, source, point = await load(request, principal)
+        holder = holder_in_scope(request, board.unit.id, principal, point)
+        lines = await overdue_of(source, board, principal, point, holder)
+        writer = xlsx_table if request.query_params.get("format") == "xlsx" else csv_table
+        return no_store(writer("overdue", board, lines, point.org))
 
     @router.get("/staff/dashboard/{table}.csv")
     async def csv_export(request: Request, principal: Staff, table: str) -> Response:
@@ -555,11 +647,10 @@ def dashboard_routes(services: WebServices, renderer: Renderer) -> APIRouter:
     return router
 
 
-def _query(board: Dashboard, point: Viewpoint | None = None) -> str:
+def _query(unit_id: str, p: Period, group: str, point: Viewpoint | None = None) -> str:
     """The dashboard's own links: the same unit, period and grouping, and the as-of day."""
-    p = board.period
-    return (f"unit={board.unit.id}&from={p.start.isoformat()}&to={p.end.isoformat()}"
-            f"&group={board.group}{point.query if point else ''}")
+    return (f"unit={unit_id}&from={p.start.isoformat()}&to={p.end.isoformat()}"
+            f"&group={group}{point.query if point else ''}")
 
 
 def _trend_chart(board: Dashboard) -> Any:

@@ -16,9 +16,12 @@ from projections.figures_queries import (
     ComponentFigure,
     DayFigure,
     HeldOpen,
+    OpenBreakdown,
+    ResolutionBreakdown,
     ResolutionFigures,
     ResolutionGroup,
     Totals,
+    TotalsBreakdown,
 )
 from projections.queries import QueueRow
 from tests.web.web_doubles import log_in, queue_row
@@ -89,6 +92,38 @@ class FakeFigures:
                              ) -> list[QueueRow]:
         return [r for r in self.overdue_list(units, today) if r.assignee == holder]
 
+    # The dashboard's folded reads, composed from the ones above.
+
+    def totals_breakdown(self, units: list[str], start: date, end: date) -> TotalsBreakdown:
+        return TotalsBreakdown(self.by_unit(units, start, end),
+                               self.by_counter(units, start, end),
+                               self.by_channel(units, start, end))
+
+    def open_breakdown(
+        self, units: list[str], groups: dict[str, list[str]], today: date
+    ) -> OpenBreakdown:
+        return OpenBreakdown(
+            self.overdue_count(units, today),
+            {g: self.overdue_count(below, today) for g, below in groups.items()},
+            self.overdue_by(units, today, "channel"),
+            self.held_open(units, today),
+        )
+
+    def resolution_breakdown(
+        self, units: list[str], groups: dict[str, list[str]], start: date, end: date
+    ) -> ResolutionBreakdown:
+        rolled = self.handling_time_rolled({"": units, **groups}, start, end)
+        overall = rolled.pop("")
+        return ResolutionBreakdown(overall, rolled,
+                                   self.handling_time_by(units, start, end, "channel"),
+                                   self.handling_time_by(units, start, end, "officer"))
+
+    def overdue_page(self, units: list[str], today: date, offset: int, limit: int,
+                     holder: str | None = None) -> list[QueueRow]:
+        rows = self.overdue_list(units, today)
+        rows = [r for r in rows if holder is None or r.assignee == holder]
+        return rows[offset:offset + limit]
+
 
 @pytest.fixture
 def figures() -> FakeFigures:
@@ -149,6 +184,40 @@ def test_the_overdue_figure_lists_exactly_that_many_cases(dash: TestClient) -> N
     assert listed.status_code == 200
     assert listed.text.count('class="overdue-row"') == int(figure) == 3
     assert "Chưa giao" in listed.text  # an overdue case nobody holds says so
+
+
+def test_the_overdue_drill_down_is_paged_and_its_pages_add_up(
+    dash: TestClient, figures: FakeFigures
+) -> None:
+    figures.overdue += [
+        queue_row("phu-thuong", "phu-thuong-q1", date(2026, 10, 1 + n % 30),
+                  assignee="canbo.nhattan" if n % 2 else None)
+        for n in range(202)
+    ]  # 205 overdue in all: pages of 100, 100 and 5
+    log_in(dash, "lanhdao.tayho")
+    seen: list[str] = []
+    for page, rows in ((1, 100), (2, 100), (3, 5)):
+        html = dash.get(f"/staff/dashboard/overdue?page={page}").text
+        assert html.count('class="overdue-row"') == rows, page
+        assert '<span id="overdue-count">205</span>' in html  # the figure, every page
+        assert f"Trang {page} / 3, dòng {(page - 1) * 100 + 1}–{(page - 1) * 100 + rows}" in html
+        assert ('rel="prev"' in html) == (page > 1) and ('rel="next"' in html) == (page < 3)
+        seen += [line.split('">', 1)[1].split("<", 1)[0]
+                 for line in html.split('href="/staff/cases/')[1:]]
+    assert sorted(seen) == sorted(r.tracking_code for r in figures.overdue)  # each once
+    past_the_end = dash.get("/staff/dashboard/overdue?page=9")
+    assert past_the_end.status_code == 200  # the last page
+    assert past_the_end.text.count('class="overdue-row"') == 5
+    for bad in ("0", "-1", "abc", "1.5"):
+        refused = dash.get(f"/staff/dashboard/overdue?page={bad}")
+        assert refused.status_code == 400, bad
+        assert "Số trang không hợp lệ" in refused.text
+    exported = dash.get("/staff/dashboard/overdue?format=csv&page=2")
+    assert len(csv_rows(exported.content)) == 205 + 1  # the export has every row
+    held = dash.get("/staff/dashboard/overdue?holder=canbo.nhattan&page=2").text
+    assert '<span id="overdue-count">102</span>' in held  # 101 added + 1 of the fixture
+    assert held.count('class="overdue-row"') == 2
+    assert "&amp;holder=canbo.nhattan&amp;page=1" in held
 
 
 def test_csv_exports(dash: TestClient) -> None:
