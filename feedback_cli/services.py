@@ -36,7 +36,12 @@ from feedback_core.organisation import Organisation
 from feedback_core.privacy.postgres import open_vault
 from feedback_core.qr_codes import QrCodesApplication, keyring_from_config
 from feedback_core.settings import Settings
-from feedback_core.store import Database, open_application, open_cases_application
+from feedback_core.store import (
+    Database,
+    open_application,
+    open_cases_application,
+    wait_for_database,
+)
 from projections.as_of import daily_preparation
 from projections.case_views import CaseViews
 from projections.figures_runner import figures_beside
@@ -60,9 +65,12 @@ class Core:
 
 
 @contextmanager
-def open_core(settings: Settings) -> Iterator[Core]:
-    """The event-sourced applications of the platform, on one database."""
+def open_core(settings: Settings, wait: bool = False) -> Iterator[Core]:
+    """The event-sourced applications of the platform, on one database; with ``wait``
+    (the long-running consumer and projections), first wait for PostgreSQL to answer."""
     db = resolve_database(settings)
+    if wait:
+        wait_for_database(db)
     calendar = open_calendar_application(db)
     vault = open_vault(db.conninfo, settings.personal_data_master)
     app = open_cases_application(db, calendar=calendar.calendar, personal_data=vault)
@@ -229,7 +237,7 @@ def run_consumer(settings: Settings) -> None:
     """``feedback consume``: the intake subscriber until SIGINT/SIGTERM."""
     if not settings.kafka_bootstrap_servers:
         raise SystemExit("feedback consume needs KAFKA_BOOTSTRAP_SERVERS (e.g. 127.0.0.1:9092)")
-    with open_core(settings) as core:
+    with open_core(settings, wait=True) as core:
         asyncio.run(_consume(settings, core))
 
 
@@ -243,7 +251,7 @@ async def _consume(settings: Settings, core: Core) -> None:
 
 def run_projections(settings: Settings) -> None:
     """``feedback project``: the projection runner until SIGINT/SIGTERM."""
-    with open_core(settings) as core:
+    with open_core(settings, wait=True) as core:
         runner = projection_runner(settings, core)
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: runner.stop())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -13,6 +15,7 @@ from eventsourcing.application import Application
 from psycopg.conninfo import make_conninfo
 
 from feedback_core.application import CasesApplication
+from feedback_core.backoff import Backoff
 from feedback_core.legal_clock import BusinessCalendar
 from feedback_core.privacy.postgres import open_vault
 from feedback_core.privacy.vault import PersonalDataVault
@@ -84,6 +87,28 @@ DATABASE_OUTAGES: tuple[type[Exception], ...] = (
     persistence.OperationalError,
     persistence.InterfaceError,
 )
+
+
+log = logging.getLogger(__name__)
+
+
+def wait_for_database(db: Database, backoff: Backoff | None = None) -> None:
+    """Return once PostgreSQL accepts a connection; until then retry with backoff, so a
+    long-running process (consumer, projections) started during a restart of PostgreSQL
+    waits for it instead of exiting. A wrong password waits too: the warning names it."""
+    backoff = backoff or Backoff(maximum_s=5.0)
+    began = time.monotonic()
+    while True:
+        try:
+            with psycopg.connect(db.conninfo, connect_timeout=CONNECT_TIMEOUT_S):
+                break
+        except DATABASE_OUTAGES as exc:
+            if backoff.attempts == 0:
+                log.warning("PostgreSQL at %s:%s unavailable (%s); waiting for it",
+                            db.host, db.port, type(exc).__name__)
+            time.sleep(backoff.next_delay())
+    if backoff.attempts:
+        log.warning("PostgreSQL answered after %.1f s", time.monotonic() - began)
 
 
 SCHEMA_LOCK = 0x6665_6462  # pg_advisory_lock key held while the library creates its tables
