@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import uvicorn
@@ -211,13 +211,20 @@ class QuietServer(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """One place for how the web is served (one process or N workers). The access log is
+    off unless asked for: its lines carry citizens' addresses and tracking codes."""
+    return {
+        "host": settings.host, "port": settings.port, "log_level": "info",
+        "proxy_headers": True, "forwarded_allow_ips": settings.trusted_proxies,
+        "access_log": settings.access_log,
+    }
+
+
 async def serve_web(settings: Settings, services: WebServices) -> None:
     from web.app import create_app
 
-    config = uvicorn.Config(
-        create_app(services), host=settings.host, port=settings.port, log_level="info",
-        proxy_headers=True, forwarded_allow_ips=settings.trusted_proxies,
-    )
+    config = uvicorn.Config(create_app(services), **uvicorn_options(settings))
     await QuietServer(config).serve()
 
 
@@ -277,11 +284,7 @@ def run_web(settings: Settings, workers: int = 1) -> None:
             asyncio.run(serve_web(settings, services))
         return
     prepare_web_workers(settings)
-    uvicorn.run(
-        WEB_APP_FACTORY, factory=True, workers=workers, host=settings.host,
-        port=settings.port, log_level="info", proxy_headers=True,
-        forwarded_allow_ips=settings.trusted_proxies,
-    )
+    uvicorn.run(WEB_APP_FACTORY, factory=True, workers=workers, **uvicorn_options(settings))
 
 
 WEB_APP_FACTORY = "feedback_cli.services:web_app_from_environment"

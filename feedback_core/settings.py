@@ -65,6 +65,10 @@ class Settings(BaseSettings):
         default="127.0.0.1", description="addresses whose X-Forwarded-Proto/-For are believed "
         "(uvicorn's forwarded_allow_ips); comma-separated, '*' = any, '' = none",
     )
+    access_log: bool = Field(
+        default=False, description="uvicorn's access log; off by default: its lines carry "
+        "citizens' IP addresses and paths with tracking codes (docs/security.md)",
+    )
     intake_topic: str = "feedback.intake.v1"
     dlq_topic: str = "feedback.intake.dlq.v1"
     consumer_group: str = "core"
