@@ -11,6 +11,7 @@ from tests.support.services import drop_database, fresh_database, fresh_topics, 
 
 if TYPE_CHECKING:
     from tests.support.platform import LivePlatform
+    from tests.support.zalo_oa import ZaloApi
 
 
 @pytest.fixture
@@ -42,3 +43,12 @@ def platform(
         yield live
     finally:
         live.stop()
+
+
+@pytest.fixture
+def zalo_api() -> Iterator[ZaloApi]:
+    """A local stand-in for Zalo's OA API (token refresh and send), on 127.0.0.1."""
+    from tests.support.zalo_oa import zalo_api_server
+
+    with zalo_api_server() as api:
+        yield api

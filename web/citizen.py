@@ -350,6 +350,19 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
 
         return await anyio.to_thread.run_sync(read)
 
+    async def _case_to_act_on(
+        request: Request, normal: str
+    ) -> Response | tuple[SubmissionStatus, QueueRow, list[TimelineRow]]:
+        """The opening of every citizen action on a case: the form's size, then the case
+        behind the code; a refusal comes back as the error page to send."""
+        if _too_large(request):
+            return error_page(renderer, request, 413)
+        status = await _lookup(normal, quiet=False)
+        case, timeline = await _case_of(status)
+        if status is None or case is None:
+            return error_page(renderer, request, 404, UNKNOWN_CODE, UNKNOWN_CODE_TITLE)
+        return status, case, timeline
+
     def render_tracking(
         request: Request,
         code: str,
@@ -414,12 +427,10 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
         normal = normalise_tracking_code(code)
         if not normal:
             return error_page(renderer, request, 404, BAD_CODE, UNKNOWN_CODE_TITLE)
-        if _too_large(request):
-            return error_page(renderer, request, 413)
-        status = await _lookup(normal, quiet=False)
-        case, timeline = await _case_of(status)
-        if status is None or case is None:
-            return error_page(renderer, request, 404, UNKNOWN_CODE, UNKNOWN_CODE_TITLE)
+        found = await _case_to_act_on(request, normal)
+        if isinstance(found, Response):
+            return found
+        status, case, timeline = found
         back = f"/t/{normal}"
         thanks = RedirectResponse(f"{back}?done=confirmed", status_code=303)
         if citizen_confirmed(timeline):
@@ -457,12 +468,10 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
         action = CITIZEN_STEPS.get(step)
         if not normal or action is None:
             return error_page(renderer, request, 404, BAD_CODE, UNKNOWN_CODE_TITLE)
-        if _too_large(request):
-            return error_page(renderer, request, 413)
-        status = await _lookup(normal, quiet=False)
-        case, timeline = await _case_of(status)
-        if status is None or case is None:
-            return error_page(renderer, request, 404, UNKNOWN_CODE, UNKNOWN_CODE_TITLE)
+        found = await _case_to_act_on(request, normal)
+        if isinstance(found, Response):
+            return found
+        status, case, timeline = found
         form = await request.form()
         typed = clean_text(_field(form, "text")).strip()
         version = _field(form, "version")

@@ -68,6 +68,13 @@ def given(platform: LivePlatform) -> list[Rating]:
     return found
 
 
+def enrol_counter_one(live: LivePlatform, at: datetime) -> str:
+    """Nhật Tân's counter 1 tablet, enrolled by the district head for officer Lan."""
+    assert live.services.devices is not None
+    return live.services.devices.enrol("nhat-tan-q1", at, "lanhdao.tayho", "Máy 1",
+                                       "canbo.nhattan")
+
+
 def test_ratings_made_while_the_server_is_down_are_delivered_once(
     database: Database, bootstrap: str, topics: tuple[str, str], tmp_path: Path,
     tablet: Page,
@@ -75,9 +82,7 @@ def test_ratings_made_while_the_server_is_down_are_delivered_once(
     settings = live_platform.test_settings(database, bootstrap, *topics, tmp_path)
     live = LivePlatform(settings).start()
     try:
-        assert live.services.devices is not None
-        token = live.services.devices.enrol("nhat-tan-q1", live.services.clock(),
-                                            "lanhdao.tayho", "Máy 1", "canbo.nhattan")
+        token = enrol_counter_one(live, live.services.clock())
         posted: list[str] = []
 
         def on_request(request: Request) -> None:
@@ -132,10 +137,8 @@ def test_a_rating_made_yesterday_lands_on_its_day_and_a_flood_waits_its_turn(
     settings = live_platform.test_settings(database, bootstrap, *topics, tmp_path)
     live = LivePlatform(settings).start()
     try:
-        assert live.services.devices is not None
         server_now = live.services.clock()
-        token = live.services.devices.enrol("nhat-tan-q1", server_now, "lanhdao.tayho",
-                                            "Máy 1", "canbo.nhattan")
+        token = enrol_counter_one(live, server_now)
         yesterday = (server_now - timedelta(days=1)).astimezone(HANOI)
         # The tablet's clock says yesterday (its timers run): it rated through an outage.
         tablet.clock.install(time=yesterday)

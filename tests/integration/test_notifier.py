@@ -12,7 +12,6 @@ import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,8 +19,8 @@ import psycopg
 import pytest
 from kafka import KafkaProducer
 
-from consumers.channels import Channel, ChannelError, EmailChannel, PermanentChannelError
-from consumers.notices import Message, Recipient, render
+from consumers.channels import Channel, EmailChannel
+from consumers.notices import Recipient, render
 from consumers.notifier import (
     DeliveryPolicy,
     InProcessNoticeSink,
@@ -49,6 +48,7 @@ from tests.integration.test_outbound import (
     read_topic,
     tell_the_story,
 )
+from tests.support.channels import FlakyChannel
 from tests.unit.test_notices import sample_notice
 
 pytestmark = pytest.mark.integration
@@ -268,29 +268,6 @@ def test_without_kafka_the_publisher_hands_notices_to_the_notifier(
 
 
 # --- the delivery rules, with channels that fail on purpose -----------------------------------
-
-
-@dataclass
-class FlakyChannel:
-    """Fails ``failures`` times per address, then succeeds; ``permanent`` fails for good."""
-
-    name: str = "flaky"
-    failures: int = 0
-    permanent: bool = False
-    calls: list[str] = field(default_factory=list)
-
-    def can_reach(self, recipient: Recipient) -> bool:
-        return bool(recipient.email)
-
-    def address(self, recipient: Recipient) -> str:
-        return recipient.email
-
-    async def send(self, recipient: Recipient, message: Message) -> None:
-        self.calls.append(recipient.email)
-        if self.permanent:
-            raise PermanentChannelError("mailbox does not exist")
-        if self.calls.count(recipient.email) <= self.failures:
-            raise ChannelError("try later")
 
 
 def test_delivery_rules(database: Database) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,8 +14,8 @@ from uuid import uuid4
 import psycopg
 import pytest
 
-from consumers.channels import EmailChannel, PermanentChannelError
-from consumers.notices import CaseNotice, Message, Recipient, notice_for
+from consumers.channels import EmailChannel
+from consumers.notices import CaseNotice, notice_for
 from consumers.notifier import DeliveryPolicy, DeliveryReport, NoticeDelivery
 from consumers.outbound import ERASED_ERROR, create_outbound_schema
 from feedback_cli.audit_commands import audit_main
@@ -32,6 +32,7 @@ from feedback_core.settings import Settings
 from feedback_core.store import Database, open_application, open_cases_application
 from projections.audit_chain import AuditChainRunner
 from tests.integration.test_notifier_channels import run_async, smtp_server, smtp_settings
+from tests.support.channels import refusing_channel
 from tests.unit.test_intake import submission
 from web.media import PostgresPhotoStore, checked_photo
 
@@ -168,24 +169,6 @@ def replace_notice(notice: CaseNotice) -> CaseNotice:
 
 
 
-@dataclass
-class RefusingChannel:
-    """A gateway that refuses every address, naming it in its error (as SMTP servers do)."""
-
-    name: str = "refusing"
-    calls: list[str] = field(default_factory=list)
-
-    def can_reach(self, recipient: Recipient) -> bool:
-        return bool(recipient.email)
-
-    def address(self, recipient: Recipient) -> str:
-        return recipient.email
-
-    async def send(self, recipient: Recipient, message: Message) -> None:
-        self.calls.append(recipient.email)
-        raise PermanentChannelError(f"550 5.1.1 <{recipient.email}>: mailbox unavailable")
-
-
 def outbound_text(store: Store) -> str:
     with psycopg.connect(store.db.conninfo) as conn:
         rows = [*conn.execute("SELECT recipient, channel FROM outbound.sent"),
@@ -212,7 +195,7 @@ def test_erasure_deletes_the_photo_the_zalo_follower_and_every_address_in_outbou
 
     notice = notice_for_answer(store, case)
     hashed = address_hasher(store.settings.personal_data_master)
-    delivery = NoticeDelivery(store.db.conninfo, [RefusingChannel()], "https://phananh.test",
+    delivery = NoticeDelivery(store.db.conninfo, [refusing_channel()], "https://phananh.test",
                               policy=DeliveryPolicy(attempts=1), personal_data=store.vault,
                               address_hash=hashed)
     earlier = replace_notice(notice)

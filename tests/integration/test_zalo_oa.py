@@ -46,7 +46,6 @@ from tests.support.zalo_oa import (
     oa_config,
     signed_headers,
     text_event,
-    zalo_api_server,
 )
 from web.zalo_webhook import ROUTE, submission_id_for
 
@@ -55,12 +54,6 @@ pytestmark = pytest.mark.integration
 LAN = Actor("canbo.nhattan", Role.HANDLER, "nhat-tan")
 TEXT = "Xin hỏi vì sao hồ sơ cấp giấy khai sinh của tôi nộp 5 ngày vẫn chưa có kết quả?"
 ANSWER = "Hồ sơ của Ông/Bà đã được ký, mời nhận kết quả tại quầy số 1."
-
-
-@pytest.fixture
-def zalo_api() -> Iterator[ZaloApi]:
-    with zalo_api_server() as api:
-        yield api
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ permissions, concurrency, transfer, merge, and due dates recomputed from the eve
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
@@ -13,7 +12,6 @@ from feedback_core.application import CasesApplication
 from feedback_core.cases import Case, CaseStatus, InvalidTransition
 from feedback_core.handling import CaseChanged, CaseDesk, Request
 from feedback_core.identity import case_id_for
-from feedback_core.legal_clock import DEFAULT_RULES, BusinessCalendar
 from feedback_core.permissions import Action, NotAllowed
 from feedback_core.roles import CITIZEN, Actor, Role
 from tests.unit.test_intake import submission
@@ -22,23 +20,7 @@ LAN = Actor("canbo.nhattan", Role.HANDLER, "nhat-tan")
 MINH = Actor("canbo.quangan", Role.HANDLER, "quang-an")
 HEAD = Actor("lanhdao.tayho", Role.HEAD, "tay-ho")
 INSPECTOR = Actor("thanhtra.tayho", Role.INSPECTOR, "tay-ho")
-SCOPES = {"nhat-tan": {"nhat-tan"}, "quang-an": {"quang-an"},
-          "tay-ho": {"tay-ho", "nhat-tan", "quang-an"}}
 MONDAY = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 09:00 in Hà Nội
-
-
-def scope_of(actor: Actor) -> Collection[str]:
-    return SCOPES[actor.unit_id]
-
-
-@pytest.fixture
-def app() -> CasesApplication:
-    return CasesApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
-
-
-@pytest.fixture
-def desk(app: CasesApplication) -> CaseDesk:
-    return CaseDesk(app, scope_of, BusinessCalendar, DEFAULT_RULES)
 
 
 def new_case(app: CasesApplication, unit: str = "nhat-tan", **fields: object) -> UUID:

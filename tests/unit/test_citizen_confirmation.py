@@ -10,20 +10,9 @@ import pytest
 from feedback_core.application import CasesApplication
 from feedback_core.cases import Case, CaseStatus, InvalidTransition
 from feedback_core.handling import CaseDesk
-from feedback_core.legal_clock import DEFAULT_RULES, BusinessCalendar
 from feedback_core.permissions import Action
 from projections.case_workflow import fold_patches, timeline_row
-from tests.unit.test_case_workflow import LAN, MONDAY, new_case, scope_of, step
-
-
-@pytest.fixture
-def app() -> CasesApplication:
-    return CasesApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
-
-
-@pytest.fixture
-def desk(app: CasesApplication) -> CaseDesk:
-    return CaseDesk(app, scope_of, BusinessCalendar, DEFAULT_RULES)
+from tests.unit.test_case_workflow import LAN, MONDAY, new_case, step
 
 
 def answered_case(app: CasesApplication, desk: CaseDesk) -> UUID:

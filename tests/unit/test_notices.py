@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Collection
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -33,7 +32,6 @@ from feedback_core.application import CasesApplication
 from feedback_core.cases import Case
 from feedback_core.handling import CaseDesk, Request
 from feedback_core.identity import case_id_for
-from feedback_core.legal_clock import DEFAULT_RULES, BusinessCalendar
 from feedback_core.permissions import Action
 from feedback_core.roles import CITIZEN, Actor, Role
 from tests.unit.test_intake import submission
@@ -41,8 +39,6 @@ from tests.unit.test_intake import submission
 LAN = Actor("canbo.nhattan", Role.HANDLER, "nhat-tan")
 MINH = Actor("canbo.quangan", Role.HANDLER, "quang-an")
 HEAD = Actor("lanhdao.tayho", Role.HEAD, "tay-ho")
-SCOPES = {"nhat-tan": {"nhat-tan"}, "quang-an": {"quang-an"},
-          "tay-ho": {"tay-ho", "nhat-tan", "quang-an"}}
 MONDAY = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 09:00 in Hà Nội
 SECRET = "NỘI-BỘ-KHÔNG-CÔNG-KHAI"  # in every internal note and every non-public reason
 BASE = "https://phananh.example.vn"
@@ -50,20 +46,6 @@ UNITS = {
     "nhat-tan": SimpleNamespace(name_vi="UBND phường Nhật Tân", name_en="Nhat Tan Ward"),
     "quang-an": SimpleNamespace(name_vi="UBND phường Quảng An", name_en="Quang An Ward"),
 }
-
-
-def scope_of(actor: Actor) -> Collection[str]:
-    return SCOPES[actor.unit_id]
-
-
-@pytest.fixture
-def app() -> CasesApplication:
-    return CasesApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
-
-
-@pytest.fixture
-def desk(app: CasesApplication) -> CaseDesk:
-    return CaseDesk(app, scope_of, BusinessCalendar, DEFAULT_RULES)
 
 
 def new_case(app: CasesApplication, **contact: Any) -> UUID:

@@ -24,7 +24,6 @@ from tests.support.zalo_oa import (
     oa_config,
     signed_headers,
     text_event,
-    zalo_api_server,
 )
 from tests.web.web_doubles import NOW, RecordingPublisher
 from web.app import create_app
@@ -33,12 +32,6 @@ from web.zalo_webhook import MAX_BODY_BYTES, ROUTE, submission_id_for
 
 NOW_MS = int(NOW.timestamp() * 1000)
 TEXT = "Cán bộ tiếp nhận hồ sơ yêu cầu nộp thêm giấy tờ không có trong quy định."
-
-
-@pytest.fixture
-def zalo_api() -> Iterator[ZaloApi]:
-    with zalo_api_server() as api:
-        yield api
 
 
 @pytest.fixture
