@@ -15,6 +15,8 @@ from feedback_core.cases import Case
 from feedback_core.legal_clock import BusinessCalendar
 from projections.case_views_bulk import copy_rows
 from projections.figures import (
+    HANDLING_KEYS,
+    HANDLING_MEASURES,
     MEASURES,
     CaseState,
     Resolution,
@@ -37,6 +39,7 @@ class FiguresBulk:
         self.daily: defaultdict[tuple[Any, ...], Counter[str]] = defaultdict(Counter)
         self.components: defaultdict[tuple[Any, ...], Counter[str]] = defaultdict(Counter)
         self.resolutions: list[Resolution] = []
+        self.handling: defaultdict[tuple[Any, ...], Counter[str]] = defaultdict(Counter)
 
     def add(self, events: Sequence[Any]) -> None:
         stepped = {e.originator_id for e in events if isinstance(e, Case.Step)}
@@ -48,6 +51,8 @@ class FiguresBulk:
         for key, counts in page.components.items():
             self.components[key].update(counts)
         self.resolutions.extend(page.resolutions)
+        for bin_key, bin_counts in page.handling.items():
+            self.handling[bin_key].update(bin_counts)
 
     def write(self, conn: Connection[Any], schema: str) -> None:
         """Create the figures tables in ``schema`` and COPY the folded rows into them."""
@@ -77,3 +82,10 @@ class FiguresBulk:
                   ("day", "unit_id", "counter_id", "component", *_COMPONENT_MEASURES),
                   ((*key, *(c[m] for m in _COMPONENT_MEASURES))
                    for key, c in self.components.items()))  # fmt: skip
+        copy_rows(
+            conn,
+            schema,
+            "figures_handling",
+            (*HANDLING_KEYS, *HANDLING_MEASURES),
+            ((*key, *(c[m] for m in HANDLING_MEASURES)) for key, c in self.handling.items()),
+        )

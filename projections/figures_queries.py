@@ -444,28 +444,40 @@ class FigureQueries:
     def resolution_breakdown(
         self, units: list[str], groups: dict[str, list[str]], start: date, end: date
     ) -> ResolutionBreakdown:
-        """Handling times from one scan of ``figures_resolution``: over all ``units``, per
-        group of units (``handling_time_rolled``), per channel and per officer
-        (``handling_time_by``), the same figures over the same rows. Working days are whole
-        numbers, so each grouping reads a histogram (resolutions per number of days) and the
-        percentiles are interpolated from it here exactly as ``percentile_cont`` does, rather
-        than PostgreSQL sorting every resolution once per grouping set."""
+        """Handling times over all ``units``, per group of units (``handling_time_rolled``),
+        per channel and per officer (``handling_time_by``), the same figures over the same
+        resolutions. Working days are whole numbers, so each grouping reads a histogram
+        (resolutions per number of days) and the percentiles are interpolated from it here
+        exactly as ``percentile_cont`` does. The whole months of the period are read from
+        ``figures_handling`` (resolutions already counted per month and number of days: a
+        few thousand rows for a year instead of every resolution), the days before the
+        first and after the last whole month from ``figures_resolution``."""
         if not units or not self._resolution_table_exists():
             return ResolutionBreakdown()
         members = [(u, g) for g, group in groups.items() for u in group]
+        months_from, months_until = whole_months(start, end)
         query = sql.SQL(
+            "WITH r AS ("
+            "  SELECT unit_id, channel, officer, working_days, resolved, on_time, early, late "
+            "  FROM {hist} WHERE unit_id = ANY(%(units)s) "
+            "  AND month >= %(months_from)s AND month < %(months_until)s "
+            "  UNION ALL "
+            "  SELECT unit_id, channel, officer, working_days, 1, "
+            "  (answered_on <= due_on)::int, (answered_on < due_on)::int, "
+            "  (answered_on > due_on)::int FROM {raw} WHERE unit_id = ANY(%(units)s) "
+            "  AND day BETWEEN %(start)s AND %(end)s "
+            "  AND NOT (day >= %(months_from)s AND day < %(months_until)s)) "
             "SELECT GROUPING(m.grp, r.channel, r.officer), m.grp, r.channel, r.officer, "
-            "r.working_days, count(*)::int, sum((answered_on <= due_on)::int)::int, "
-            "sum((answered_on < due_on)::int)::int, sum((answered_on > due_on)::int)::int "
-            "FROM {t} r "
+            "r.working_days, sum(r.resolved)::int, sum(r.on_time)::int, sum(r.early)::int, "
+            "sum(r.late)::int FROM r "
             "LEFT JOIN unnest(%(members)s::text[], %(groups)s::text[]) AS m(member, grp) "
             "ON m.member = r.unit_id "
-            "WHERE r.unit_id = ANY(%(units)s) AND r.day BETWEEN %(start)s AND %(end)s "
             "GROUP BY GROUPING SETS ((r.working_days), (m.grp, r.working_days), "
             "(r.channel, r.working_days), (r.officer, r.working_days))"
-        ).format(t=self._t("figures_resolution"))
+        ).format(hist=self._t("figures_handling"), raw=self._t("figures_resolution"))
         params = {"units": units, "members": [u for u, _ in members],
-                  "groups": [g for _, g in members], "start": start, "end": end}
+                  "groups": [g for _, g in members], "start": start, "end": end,
+                  "months_from": months_from, "months_until": months_until}
         histograms: dict[tuple[int, Any], list[tuple[int, int, int, int, int]]] = {}
         for grouping, group, channel, officer, days, *counts in self._fetch(query, params):
             key = {0b111: None, 0b011: group, 0b101: channel, 0b110: officer}[grouping]
@@ -500,6 +512,19 @@ class FigureQueries:
                   "offset": offset, "limit": limit}
         with self.pool.connection() as conn, conn.cursor(row_factory=class_row(QueueRow)) as cur:
             return cur.execute(query, params).fetchall()
+
+
+def whole_months(start: date, end: date) -> tuple[date, date]:
+    """The first days of the first whole month in ``start``..``end`` and of the month after
+    the last one (an empty range, ``from == until``, when no month is whole)."""
+    first = start if start.day == 1 else _next_month(start)
+    after_end = end + timedelta(days=1)
+    until = after_end if after_end.day == 1 else after_end.replace(day=1)
+    return (first, until) if first < until else (first, first)
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 def _from_histogram(bins: list[tuple[int, int, int, int, int]]) -> ResolutionFigures:

@@ -21,7 +21,7 @@ from feedback_core.intake import Channel
 from feedback_core.legal_clock import DEFAULT_RULES, BusinessCalendar
 from feedback_core.store import Database, open_cases_application
 from projections.case_views import CaseViews
-from projections.figures_queries import FigureQueries, HeldOpen
+from projections.figures_queries import FigureQueries, HeldOpen, ResolutionFigures
 from projections.queries import CLOSED_STATUSES, ViewQueries
 from projections.rebuild import rebuild_into
 from projections.views import create_views
@@ -194,3 +194,51 @@ def test_percentiles_from_a_histogram_equal_postgresql_percentile_cont(
             figures = _from_histogram(bins)
             assert (figures.resolved, figures.median_days, figures.p90_days) == (
                 size, median, p90), size
+
+
+@pytest.mark.parametrize("start, end", [
+    (date(2026, 10, 1), date(2026, 10, 31)),  # one whole month: the histogram only
+    (date(2026, 9, 1), date(2026, 11, 30)),  # whole months around the resolutions
+    (date(2026, 10, 3), date(2026, 11, 17)),  # no whole month: resolution rows only
+    (date(2026, 9, 20), date(2026, 11, 10)),  # both: October whole, edges from the rows
+    (date(2026, 10, 10), date(2026, 10, 20)),  # inside one month
+])
+def test_handling_times_from_the_monthly_histogram_equal_the_resolution_rows(
+    figures: FigureQueries, start: date, end: date,
+) -> None:
+    """``resolution_breakdown`` reads ``figures_handling`` for whole months and the rows
+    for the rest; the per-figure queries read every ``figures_resolution`` row."""
+    handling = figures.resolution_breakdown(DISTRICT, CHILDREN, start, end)
+    rolled = figures.handling_time_rolled({"": DISTRICT, **CHILDREN}, start, end)
+    assert handling.overall == rolled.pop("", ResolutionFigures())
+    assert handling.by_group == rolled
+    assert handling.by_channel == figures.handling_time_by(DISTRICT, start, end, "channel")
+    assert handling.by_officer == figures.handling_time_by(DISTRICT, start, end, "officer")
+    listed = figures.resolutions(DISTRICT, start, end)  # the drill-down: the raw rows
+    assert handling.overall.resolved == len(listed)
+
+
+def test_the_whole_year_reads_the_histogram_and_counts_every_resolution(
+    figures: FigureQueries, database: Database
+) -> None:
+    """The histogram is ``figures_resolution`` counted per month and working days, and
+    the monthly split really takes the histogram's numbers (a changed bin shows)."""
+    with psycopg.connect(database.conninfo) as conn:
+        hist = conn.execute(
+            "SELECT month, unit_id, channel, officer, working_days, resolved, on_time, "
+            "early, late FROM views.figures_handling ORDER BY 1, 2, 3, 4, 5").fetchall()
+        recount = conn.execute(
+            "SELECT date_trunc('month', day)::date, unit_id, channel, officer, "
+            "working_days, count(*)::int, sum((answered_on <= due_on)::int)::int, "
+            "sum((answered_on < due_on)::int)::int, sum((answered_on > due_on)::int)::int "
+            "FROM views.figures_resolution GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5"
+        ).fetchall()
+    assert hist == recount and hist
+    year = (date(2025, 11, 24), TODAY)
+    before = figures.resolution_breakdown(DISTRICT, CHILDREN, *year)
+    assert before.overall.resolved == len(figures.resolutions(DISTRICT, *year)) > 0
+    with psycopg.connect(database.conninfo) as conn:
+        conn.execute("UPDATE views.figures_handling SET resolved = resolved + 1000 "
+                     "WHERE month = '2026-10-01' AND unit_id = ANY(%s)", (DISTRICT,))
+    after = figures.resolution_breakdown(DISTRICT, CHILDREN, *year)
+    assert after.overall.resolved > before.overall.resolved + 1000
