@@ -1,118 +1,232 @@
-"""Time to build the views "as of" a day (projections.as_of) over N events: from zero, and
-from the kept schema of the day before (its tables copied, one day's events replayed: what
-the nightly ``prepare`` does), and the time to serve an as-of request for a prepared day.
+"""Figures "as of" a past day over a demo district (issue #6's goal: any past day ≤ 5 s at
+1,000,000 events), read from the live tables' recorded days (``FigureQueriesAsOf``).
 
-    .venv/bin/python -m bench.as_of --events 10000 100000 --day-share 0.01 [--all-indexes]
+    .venv/bin/python -m bench.as_of --events 1000000 [--days 365] [--requests 20]
+    .venv/bin/python -m bench.as_of --database URL   # a database kept by --keep: no generating
 
-Writes N events (a rating and a case per submission: 2 events each) into a fresh database
-on the infra PostgreSQL server, then times ``AsOfViews.build``. Results: docs/accountability.md.
+Makes a fresh database, has the demo-district generator (``bench.dashboard``'s, the same
+one as ``feedback demo-district``) store ``--events`` events over ``--days`` days with the
+store's recording clock following the business times (each submission batch recorded at its
+last submission's time, each step at its own: as if entered as they happened), projects
+them (case views and figures, from zero, timed), then times the dashboard's queries for the
+district (the calls ``bench.dashboard.time_queries`` makes) live, as of yesterday and as of
+a day ``--back`` days ago: median and p95 in ms, and the as-of/live ratio. Recorded in
+bench/results.json (source ``as_of``). Results: docs/accountability.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
-import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from psycopg_pool import ConnectionPool
 
-from feedback_core.intake import Channel, ComplaintCategory, IntakeSubmission
-from feedback_core.store import open_cases_application
-from projections.as_of import SKIPPED_INDEXES, AsOfViews
-from tests.support.services import drop_database, fresh_database
-from web.as_of import AsOfService
+from bench.dashboard import applications, bench_database, project
+from bench.queue import Figures
+from bench.results import Figure, record
+from feedback_cli.demo.district import generate_district
+from feedback_cli.demo.populate import BatchingDesk, Report
+from feedback_core.application import CasesApplication
+from feedback_core.local_time import local_date
+from feedback_core.org.directory import directory_as_of
+from projections.figures_queries import FigureQueries, FigureQueriesAsOf
+from tests.support.recorded_clock import RecordedClock, recorded_clock
 
-UNITS = (("nhat-tan", "nhat-tan-mc", "nhat-tan-q1"), ("quang-an", "quang-an-mc", "quang-an-q1"))
+GOAL_MS = 5000.0  # "as of" any past day at 1,000,000 events
 
 
-def submissions(count: int, start: datetime) -> list[IntakeSubmission]:
+@contextmanager
+def recorded_as_done(cases: CasesApplication, start: datetime) -> Iterator[RecordedClock]:
+    """The recording clock set to each batch's last submission time and to each step's time
+    while the generator runs (it handles a case's steps right after storing it)."""
+    with recorded_clock(start) as clock:
+        record_submissions = cases.record_submissions
+        act, confirm = BatchingDesk.act, BatchingDesk.confirm_resolved
+
+        def submissions(subs: Any, *args: Any, **kwargs: Any) -> Any:
+            clock.set(max(s.submitted_at for s in subs))
+            return record_submissions(subs, *args, **kwargs)
+
+        def stepped(
+            self: Any, case_id: Any, version: int, actor: Any, request: Any, at: datetime
+        ) -> int:
+            clock.set(at)
+            return act(self, case_id, version, actor, request, at)
+
+        def confirmed(self: Any, case_id: Any, at: datetime) -> int | None:
+            clock.set(at)
+            return confirm(self, case_id, at)
+
+        cases.record_submissions = submissions  # type: ignore[method-assign,assignment]
+        BatchingDesk.act = stepped  # type: ignore[method-assign,assignment]
+        BatchingDesk.confirm_resolved = confirmed  # type: ignore[method-assign]
+        try:
+            yield clock
+        finally:
+            BatchingDesk.act, BatchingDesk.confirm_resolved = act, confirm  # type: ignore[method-assign]
+            del cases.record_submissions
+
+
+def dashboard_calls(
+    source: FigureQueries, units: list[str], children: dict[str, list[str]], today: date
+) -> list[tuple[str, Callable[[], object]]]:
+    """What the district head's dashboard asks (90 days), and the year's totals."""
+    quarter, year = today - timedelta(days=89), today - timedelta(days=364)
     return [
-        IntakeSubmission(
-            submission_id=uuid.uuid4(), channel=Channel.QR, unit_id=UNITS[i % 2][0],
-            office_id=UNITS[i % 2][1], counter_id=UNITS[i % 2][2],
-            submitted_at=start + timedelta(minutes=i), rating=1 + i % 5,
-            description="Hồ sơ bị trả lại nhiều lần." if i % 3 else "",
-            category=ComplaintCategory.SECOND_TRIP,
-            components={"officers": 1 + i % 5, "access": 1 + (i + 2) % 5},
-        )
-        for i in range(count)
+        ("totals_breakdown, 90 days", lambda: source.totals_breakdown(units, quarter, today)),
+        ("totals_breakdown, 365 days", lambda: source.totals_breakdown(units, year, today)),
+        (
+            "resolution_breakdown, 90 days",
+            lambda: source.resolution_breakdown(units, children, quarter, today),
+        ),
+        ("open_breakdown", lambda: source.open_breakdown(units, children, today)),
+        ("components, 90 days", lambda: source.components(units, quarter, today)),
+        ("trend, 90 days", lambda: source.trend(units, quarter, today)),
+        ("overdue_page (100 rows)", lambda: source.overdue_page(units, today, 0, 100)),
+        ("overdue_list (all rows)", lambda: source.overdue_list(units, today)),
     ]
 
 
-def measure(
-    events: int, day_share: float, serve_rounds: int = 20, all_indexes: bool = False
-) -> None:
-    db = fresh_database()
-    app = open_cases_application(db)
-    try:
-        subs = submissions(events // 2, datetime(2026, 1, 1, 2, tzinfo=UTC))
-        last_day = max(1, int(len(subs) * day_share))
-        started = time.perf_counter()
-        for chunk in range(0, len(subs) - last_day, 1000):
-            app.record_submissions(subs[chunk:min(chunk + 1000, len(subs) - last_day)])
-        generated = time.perf_counter() - started
-        yesterday_cut = datetime.now(UTC)
-        time.sleep(0.01)
-        app.record_submissions(subs[len(subs) - last_day:])
-        stored = app.recorder.max_notification_id() or 0
-        everything = datetime.now(UTC)
-        day_before, day = date(2026, 1, 1), date(2026, 1, 2)
-        cuts = {day_before: yesterday_cut, day: everything}
-        views = AsOfViews(app, db.conninfo, cut=lambda d: cuts[d],
-                          skipped_indexes={} if all_indexes else SKIPPED_INDEXES)
-        started = time.perf_counter()
-        cold = views.build(day_before)  # from zero: nothing kept before it
-        cold_s = time.perf_counter() - started
-        started = time.perf_counter()
-        warm = views.prepare(day)[0]  # the nightly step: from the day before's copy
-        warm_s = time.perf_counter() - started
-        assert cold.base is None and warm.base == day_before and warm.position == stored
-        served = serve(views, db.conninfo, day, serve_rounds)
-        phases = ", ".join(f"{k} {v:.2f}" for k, v in warm.phases.items())
-        print(f"{stored:>9,} events (generated in {generated:.0f} s)\n"
-              f"  from zero   {cold_s:7.2f} s ({cold.events / cold_s:,.0f} events/s)\n"
-              f"  from the day before ({warm.events:,} events that day) {warm_s:6.2f} s"
-              f" [{phases}]\n"
-              f"  serving the prepared day: catalog + headline figures p50 {served[0]:.1f} ms,"
-              f" max {served[1]:.1f} ms")
-        views.drop_all()
-    finally:
-        app.close()
-        drop_database(db)
-
-
-def serve(views: AsOfViews, conninfo: str, day: date, rounds: int) -> tuple[float, float]:
-    """What an as-of request does once its day is prepared: find the schema in the catalog,
-    then read the headline figures and the overdue list of every unit (milliseconds)."""
-    pool = ConnectionPool(conninfo, min_size=1, max_size=2, open=True)
-    try:
-        service = AsOfService(views, pool)
-        units = [u[0] for u in UNITS]
-        times = []
-        for _ in range(rounds):
+def time_calls(
+    calls: list[tuple[str, Callable[[], object]]], repeat: int, label: str
+) -> list[Figures]:
+    found = []
+    for name, call in calls:
+        for _ in range(2):
+            call()
+        took = []
+        for _ in range(repeat):
             started = time.perf_counter()
-            figures = service.figures(day)
-            figures.by_unit(units, date(2025, 12, 1), day)
-            figures.overdue_count(units, day)
-            figures.overdue_list(units, day)
-            times.append((time.perf_counter() - started) * 1000)
-        return statistics.median(times), max(times)
-    finally:
-        pool.close()
+            call()
+            took.append((time.perf_counter() - started) * 1000)
+        found.append(Figures(f"{label}: {name}", took, took, ""))
+    return found
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--events", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--day-share", type=float, default=0.01)
-    parser.add_argument("--all-indexes", action="store_true",
-                        help="build every index of the live views (as before they were skipped)")
-    args = parser.parse_args()
-    for events in args.events:
-        measure(events, args.day_share, all_indexes=args.all_indexes)
+def dashboard_ms(figures: list[Figures]) -> tuple[float, float]:
+    """The dashboard's queries one after the other: sums of the medians and of the p95s."""
+    return (
+        sum(statistics.median(f.server_ms) for f in figures),
+        sum(Figures.p95(f.server_ms) for f in figures),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.as_of",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--back", type=int, default=300, help="the old day: days before today")
+    parser.add_argument("--requests", type=int, default=20, help="timed calls per query")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--keep", action="store_true", help="keep the database, print its URL")
+    parser.add_argument("--database", metavar="URL", help="a database kept by --keep")
+    parser.add_argument("--no-record", action="store_true", help="leave bench/results.json")
+    args = parser.parse_args(argv)
+    now = datetime.now(UTC)
+    today = local_date(now)
+    with bench_database(args.database, args.keep) as db, applications(db) as (cases, org):
+        if not args.database:
+            started = time.perf_counter()
+            with recorded_as_done(cases, now - timedelta(days=args.days + 1)):
+                report: Report = generate_district(
+                    cases, org, seed=args.seed, scale=str(args.events), days=args.days, now=now
+                )
+            print(f"generated: {report.line()} ({time.perf_counter() - started:.0f} s)", flush=True)
+        projected = project(cases, db)
+        events = cases.recorder.max_notification_id() or 0
+        tree = directory_as_of(org, today)
+        units = tree.subtree("tay-ho")
+        children = {
+            u.id: tree.subtree(u.id) for u in tree.units.values() if u.parent_id == "tay-ho"
+        }
+        pool: ConnectionPool[Any] = ConnectionPool(db.conninfo, min_size=1, max_size=2)
+        try:
+            with pool.connection() as conn:
+                rows = conn.execute(
+                    "SELECT (SELECT count(*) FROM views.figures_daily), "
+                    "(SELECT count(*) FROM (SELECT DISTINCT unit_id, day, counter_id, channel "
+                    " FROM views.figures_daily) d), (SELECT count(*) FROM views.case_queue), "
+                    "(SELECT count(*) FROM views.case_queue_daily)"
+                ).fetchone()
+            assert rows is not None
+            days = {
+                "live": today,
+                "yesterday": today - timedelta(days=1),
+                f"{args.back} days back": today - timedelta(days=args.back),
+            }
+            timed: dict[str, list[Figures]] = {}
+            for label, day in days.items():
+                source = FigureQueries(pool) if label == "live" else FigureQueriesAsOf(pool, day)
+                timed[label] = time_calls(
+                    dashboard_calls(source, units, children, day), args.requests, label
+                )
+        finally:
+            pool.close()
+    print(
+        f"\n{events:,} events; figures_daily {rows[0]:,} rows "
+        f"({rows[1]:,} without recorded_on: x{rows[0] / max(rows[1], 1):.3f}); "
+        f"case_queue {rows[2]:,} cases, case_queue_daily {rows[3]:,} versions"
+    )
+    print("projection from zero: " + ", ".join(f"{k} {v:.1f} s" for k, v in projected.items()))
+    print(f"\n{'query (ms)':<50} {'median':>7} {'p95':>7}")
+    for found in timed.values():
+        for f in found:
+            print(
+                f"{f.name:<50} {statistics.median(f.server_ms):7.1f} "
+                f"{Figures.p95(f.server_ms):7.1f}"
+            )
+    live = dashboard_ms(timed["live"])
+    figures = []
+    for label in list(days)[1:]:
+        p50, p95 = dashboard_ms(timed[label])
+        print(
+            f"dashboard as of {label}: p50 {p50:.1f} ms, p95 {p95:.1f} ms "
+            f"(live {live[0]:.1f} / {live[1]:.1f} ms: x{p95 / live[1]:.2f})"
+        )
+        figures += [
+            Figure(
+                f"dashboard queries as of {label}, p95 ({events:,} events)",
+                p95,
+                "ms",
+                "live dashboard queries, p95",
+                live[1],
+                "<=",
+                GOAL_MS,
+            ),
+            Figure(
+                f"dashboard queries as of {label}, p50 ({events:,} events)",
+                p50,
+                "ms",
+                "live dashboard queries, p50",
+                live[0],
+            ),
+        ]
+    growth = rows[0] / max(rows[1], 1)
+    figures.append(
+        Figure(
+            "figures_daily rows with recorded_on / without",
+            growth,
+            "ratio",
+            note=f"{events:,} events",
+        )
+    )
+    if not args.no_record:
+        record("as_of", figures)
+    worst = max(f.value for f in figures if f.goal_op)
+    verdict = "met" if worst <= GOAL_MS else "NOT met"
+    print(f"goal as of any past day <= {GOAL_MS:.0f} ms: {verdict}")
+    return 0 if worst <= GOAL_MS else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,6 +1,8 @@
-"""Views "as of" a past day: the same projection code (case views and figures) replayed over
-the prefix of the cases' notification log recorded by the end of that day (Asia/Ho_Chi_Minh),
-into a schema of its own (``asof_YYYYMMDD``), read with the same ``FigureQueries``.
+"""The proof of the figures "as of" a past day: the same projection code (case views and
+figures) replayed over the prefix of the cases' notification log recorded by the end of that
+day (Asia/Ho_Chi_Minh), into a schema of its own (``asof_YYYYMMDD``), compared figure by
+figure with what the live tables' recorded days give for that day
+(``projections.figures_queries.FigureQueriesAsOf``, which the pages read: any day at once).
 
 Why the *recorded* time (the event's ``timestamp``, set when the store got it) and not the
 business time carried in the event (``at``, ``received_at``): "as of D" answers what a head
@@ -13,12 +15,12 @@ A past day's prefix never changes, so a built schema is kept (at most ``keep``, 
 recently used dropped) and listed in ``asof_catalog.built`` with the code version it was
 built with. A build starts from the latest kept schema of an earlier day when there is one
 (its tables copied, then only the rest of the log replayed): a kept yesterday makes today's
-build cost one day of events. Builds take a PostgreSQL advisory lock per day, so two web
-processes never build the same day twice; whoever finds it locked is told to retry.
+build cost one day of events. Builds take a PostgreSQL advisory lock per day.
 
-``DailyPreparation`` (a thread of the projection process, and ``feedback as-of prepare``)
-builds yesterday from the day before's copy shortly after each local midnight, so the
-kept days answer at once. Measured figures: docs/accountability.md.
+``DailyVerification`` (a thread of the projection process) replays yesterday from the day
+before's copy shortly after each local midnight and compares every figure
+(``compare_as_of``), logging an error with the differences on a mismatch;
+``feedback as-of verify --day D`` does it for any day. Figures: docs/accountability.md.
 """
 
 from __future__ import annotations
@@ -36,9 +38,12 @@ from zoneinfo import ZoneInfo
 import psycopg
 from eventsourcing.application import Application
 from psycopg import sql
+from psycopg_pool import ConnectionPool
 
 from projections import figures as figures_module
+from projections.as_of_compare import Difference, compare_as_of
 from projections.case_views import CaseViews
+from projections.figures_queries import FigureQueries, FigureQueriesAsOf
 from projections.figures_runner import figures_projection
 from projections.runner import BatchedProjectionRunner, ViewProjection
 from projections.views import VIEWS_VERSION, create_views
@@ -48,11 +53,12 @@ log = logging.getLogger(__name__)
 LOCAL_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 CATALOG = "asof_catalog"
 SCHEMA_PREFIX = "asof_"
-KEEP = 30  # schemas kept; a month of daily views
+KEEP = 3  # schemas kept: yesterday's is the base of tonight's verification
 AFTER_MIDNIGHT = timedelta(minutes=5)  # daily preparation: let the day's last commits land
 DISORDER_WINDOW = 2000  # notifications scanned past the bisection (commit order vs. clock)
 
 Projections = Callable[[Application[Any]], Sequence[ViewProjection]]
+LIVE_PROJECTIONS = ("case_views", figures_module.PROJECTION_NAME)  # positions in ``views``
 
 # Indexes of the live views (projections/views.py) an as-of schema does without, and the
 # table of each. Its pages read the figures tables and, in the queue, only the open cases of
@@ -67,6 +73,7 @@ SKIPPED_INDEXES = {
     "case_queue_by_transfer": "case_queue",
     "case_queue_open_by_due": "case_queue",
     "case_queue_by_received": "case_queue",
+    "case_queue_daily_open": "case_queue_daily",  # the live tables answer as of a day
 }
 
 
@@ -347,10 +354,46 @@ def _intact(conn: psycopg.Connection[Any], schema: str, position: int) -> bool:
     return bool(found and found[0])
 
 
-class DailyPreparation:
-    """Keeps yesterday ready: prepares it at once, then shortly after each local midnight
-    (and checks hourly, in case the clock jumped or a build failed). Run in a thread by
-    ``daily_preparation``; ``feedback as-of prepare`` does one round by hand."""
+@dataclass(frozen=True)
+class Verified:
+    """A day's figures from the live tables compared with the replay of its prefix."""
+
+    day: date
+    built: Built
+    compared: int  # figures compared
+    differences: list[Difference]
+    behind: bool = False  # the live views had not projected the day's prefix yet: not compared
+
+
+def verify_day(views: AsOfViews, day: date, live_schema: str = "views") -> Verified:
+    """Replay ``day``'s prefix (or find it kept) and compare every figure with what the live
+    tables give as of ``day`` (``FigureQueriesAsOf``). ``AsOfBusy`` when another process
+    builds that day now."""
+    built = views.build(day)
+    pool: ConnectionPool[Any] = ConnectionPool(views.conninfo, min_size=1, max_size=1, open=True)
+    try:
+        with pool.connection() as conn:
+            found = conn.execute(
+                sql.SQL("SELECT coalesce(min(notification_id), 0) FROM {}.projection_position "
+                        "WHERE projection = ANY(%s)").format(sql.Identifier(live_schema)),
+                (list(LIVE_PROJECTIONS),),
+            ).fetchone()
+        if found is None or int(found[0]) < built.position:
+            return Verified(day, built, 0, [], behind=True)
+        compared, differences = compare_as_of(
+            FigureQueriesAsOf(pool, day, live_schema), FigureQueries(pool, built.schema), day
+        )
+    finally:
+        pool.close()
+    return Verified(day, built, compared, differences)
+
+
+class DailyVerification:
+    """Proves yesterday's figures every night: replays its prefix from the day before's kept
+    copy (one day of events) and compares every figure with the live tables' (``verify_day``)
+    shortly after each local midnight, checking hourly in case the clock jumped, a build
+    failed or the live views were behind. A mismatch is logged as an error with the
+    differences (Sentry gets it when configured). Run in a thread by ``daily_verification``."""
 
     def __init__(
         self,
@@ -362,7 +405,7 @@ class DailyPreparation:
         self.now = now
         self.after_midnight = after_midnight
         self.stopping = threading.Event()
-        self.last: list[Built] = []
+        self.last: Verified | None = None
 
     def yesterday(self) -> date:
         return self.now().astimezone(LOCAL_ZONE).date() - timedelta(days=1)
@@ -375,23 +418,33 @@ class DailyPreparation:
             next_round -= timedelta(days=1)
         return max(1.0, min(3600.0, (next_round - now).total_seconds()))
 
-    def round(self) -> list[Built]:
-        """Prepare yesterday; nothing when another process is building it."""
+    def round(self) -> Verified | None:
+        """Verify yesterday once (None when another process builds it or it is done)."""
+        day = self.yesterday()
+        if self.last is not None and self.last.day == day and not self.last.behind:
+            return None
         try:
-            self.last = self.views.prepare(self.yesterday())
+            verified = verify_day(self.views, day)
         except AsOfBusy:
-            return []
-        for built in self.last:
-            log.info("as-of %s prepared in %.2f s (%d events, from %s)",
-                     built.day, built.seconds, built.events, built.base or "zero")
-        return self.last
+            return None
+        self.last = verified
+        if verified.behind:
+            log.info("as-of %s: live views behind the day's end; verifying later", day)
+        elif verified.differences:
+            log.error("as-of %s: %d of %d figures differ from the replay: %s", day,
+                      len(verified.differences), verified.compared,
+                      "; ".join(d.line() for d in verified.differences[:20]))
+        else:
+            log.info("as-of %s verified: %d figures equal the replay's (%d events replayed)",
+                     day, verified.compared, verified.built.events)
+        return verified
 
     def run_forever(self) -> None:
         while not self.stopping.is_set():
             try:
                 self.round()
             except Exception:
-                log.exception("as-of preparation failed; retrying within the hour")
+                log.exception("as-of verification failed; retrying within the hour")
             self.stopping.wait(self.seconds_to_next_round())
 
     def stop(self) -> None:
@@ -399,19 +452,22 @@ class DailyPreparation:
 
 
 @contextmanager
-def daily_preparation(app: Application[Any], conninfo: str) -> Iterator[DailyPreparation]:
-    """``DailyPreparation`` in a background thread for as long as the ``with`` block lasts
+def daily_verification(app: Application[Any], conninfo: str) -> Iterator[DailyVerification]:
+    """``DailyVerification`` in a background thread for as long as the ``with`` block lasts
     (the projection process and ``feedback run``)."""
-    preparation = DailyPreparation(AsOfViews(app, conninfo))
+    verification = DailyVerification(AsOfViews(app, conninfo))
     thread = threading.Thread(
-        target=preparation.run_forever, name="as-of-preparation", daemon=True
+        target=verification.run_forever, name="as-of-verification", daemon=True
     )
     thread.start()
     try:
-        yield preparation
+        yield verification
     finally:
-        preparation.stop()
+        verification.stop()
         thread.join(timeout=5)
+
+
+daily_preparation = daily_verification  # the name feedback_cli.services still imports
 
 
 def stand_in_indexes(

@@ -1,8 +1,12 @@
-"""The case projection: the handlers' queue per unit and the status behind the tracking page."""
+"""The case projection: the handlers' queue per unit and the status behind the tracking page,
+and the queue's history per recorded day (``case_queue_daily``) behind the figures "as of"
+a past day."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
+from itertools import groupby
 from typing import Any
 from uuid import UUID
 
@@ -11,8 +15,9 @@ from psycopg import Cursor, sql
 from feedback_core.cases import Case
 from feedback_core.identity import service_request_id_for
 from feedback_core.ratings import Rating
-from projections.case_views_bulk import CaseViewsBulk
+from projections.case_views_bulk import HISTORY_COLUMNS, CaseViewsBulk
 from projections.case_workflow import Patch, fold_patches, timeline_row
+from projections.figures import recorded_day
 
 SUMMARY_CHARS = 160
 
@@ -106,6 +111,25 @@ VALUES (%(case_id)s, %(version)s, %(at)s, %(kind)s, %(actor)s, %(actor_role)s,
 ON CONFLICT (case_id, version) DO NOTHING
 """
 
+# The queue rows of the cases a run of events changed, as they stand at the end of the run's
+# recorded day: the version before ends that day (unless a later one exists: a case's events
+# recorded out of day order, which one writer's clock never does), this one runs until the
+# next version's day or, usually, stays current (NULL).
+_CLOSE_HISTORY = """
+UPDATE {schema}.case_queue_daily SET valid_until = %(day)s
+WHERE case_id = ANY(%(ids)s) AND recorded_on < %(day)s
+  AND (valid_until IS NULL OR valid_until > %(day)s)
+"""
+_UPSERT_HISTORY = """
+INSERT INTO {schema}.case_queue_daily (case_id, recorded_on, valid_until, {columns})
+SELECT q.case_id, %(day)s,
+       (SELECT min(n.recorded_on) FROM {schema}.case_queue_daily n
+        WHERE n.case_id = q.case_id AND n.recorded_on > %(day)s),
+       {q_columns}
+FROM {schema}.case_queue q WHERE q.case_id = ANY(%(ids)s)
+ON CONFLICT (case_id, recorded_on) DO UPDATE SET {updates}
+"""
+
 # What the citizen's status row mirrors from the queue row.
 _STATUS_COLUMNS = frozenset({"status", "due_on", "unit_id"})
 
@@ -121,6 +145,30 @@ class CaseViews:
         return CaseViewsBulk(SUMMARY_CHARS)
 
     def apply(self, cur: Cursor[Any], schema: str, events: Sequence[Any]) -> None:
+        """The page in runs of one recorded day each (nearly always one run): each run's
+        statements, then one history row per case it changed."""
+        for day, run in groupby(events, key=recorded_day):
+            in_day = list(run)
+            self._apply_run(cur, schema, in_day)
+            changed = {e.originator_id for e in in_day if isinstance(e, Case.Received | Case.Step)}
+            if changed:
+                self._snapshot(cur, schema, day, list(changed))
+
+    @staticmethod
+    def _snapshot(cur: Cursor[Any], schema: str, day: date, case_ids: list[UUID]) -> None:
+        name = sql.Identifier(schema)
+        params = {"day": day, "ids": case_ids}
+        cur.execute(sql.SQL(_CLOSE_HISTORY).format(schema=name), params)  # type: ignore[arg-type]
+        columns = [sql.Identifier(c) for c in HISTORY_COLUMNS]
+        upsert = sql.SQL(_UPSERT_HISTORY).format(  # type: ignore[arg-type]
+            schema=name,
+            columns=sql.SQL(", ").join(columns),
+            q_columns=sql.SQL(", ").join(sql.SQL("q.{}").format(c) for c in columns),
+            updates=sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(c) for c in columns),
+        )
+        cur.execute(upsert, params)
+
+    def _apply_run(self, cur: Cursor[Any], schema: str, events: Sequence[Any]) -> None:
         ratings = [_rating_row(e) for e in events if isinstance(e, Rating.Given)]
         cases = [_case_row(e) for e in events if isinstance(e, Case.Received)]
         self._run(cur, schema, _UPSERT_RATING, ratings)

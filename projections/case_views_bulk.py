@@ -12,15 +12,18 @@ about 1 KB per case and per rating held until the load (1 M events ≈ 1 GB).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 from uuid import UUID
 
-from psycopg import Connection, sql
+from psycopg import Connection
 
 from feedback_core.cases import Case
 from feedback_core.identity import service_request_id_for
 from feedback_core.ratings import Rating
+from projections.bulk_copy import copy_rows
 from projections.case_workflow import queue_patch, timeline_row
+from projections.figures import recorded_day
 
 # What the citizen's status row mirrors from the queue row (as ``CaseViews``).
 STATUS_COLUMNS = ("status", "due_on", "unit_id")
@@ -61,6 +64,21 @@ _QUEUE_TABLE = (
     "version",
     "updated_at",
 )
+# The queue's columns a case's history keeps per recorded day (``case_queue_daily``): those
+# its events change; the rest stay as the case was received and are read from the queue.
+HISTORY_COLUMNS = (
+    "unit_id",
+    "status",
+    "due_on",
+    "assignee",
+    "pending_transfer",
+    "escalated",
+    "waiting_since",
+    "merged_into",
+    "version",
+    "updated_at",
+)
+_HISTORY_TABLE = ("case_id", "recorded_on", "valid_until", *HISTORY_COLUMNS)
 _OPEN311_TABLE = ("case_id", "service_request_id", "address", "latitude", "longitude")
 _TIMELINE_TABLE = (
     "case_id",
@@ -86,6 +104,10 @@ class CaseViewsBulk:
         self.queue: dict[UUID, dict[str, Any]] = {}
         self.open311: dict[UUID, tuple[Any, ...]] = {}
         self.timeline: dict[tuple[UUID, int], dict[str, Any]] = {}
+        # The queue row at the end of each recorded day of a case but its last (that one is
+        # the final row): kept when a case's first event of a later day comes.
+        self.history: dict[tuple[UUID, date], tuple[Any, ...]] = {}
+        self.last_day: dict[UUID, date] = {}
 
     def add(self, events: Sequence[Any]) -> None:
         for event in events:
@@ -134,6 +156,7 @@ class CaseViewsBulk:
             )  # fmt: skip
         self.status_by_case.setdefault(case_id, row)
         if case_id not in self.queue:  # ON CONFLICT (case_id) DO NOTHING
+            self.last_day[case_id] = recorded_day(event)
             self.queue[case_id] = {
                 "case_id": case_id, "tracking_code": event.tracking_code,
                 "unit_id": event.unit_id, "office_id": event.office_id,
@@ -157,6 +180,10 @@ class CaseViewsBulk:
         patch.update(version=event.originator_version, updated_at=event.at)
         queued = self.queue.get(event.originator_id)
         if queued is not None:
+            day, before = recorded_day(event), self.last_day[event.originator_id]
+            if day != before:
+                self.history[(event.originator_id, before)] = _history_row(queued)
+                self.last_day[event.originator_id] = day
             queued.update(patch)
         status = self.status_by_case.get(event.originator_id)
         if status is not None:
@@ -178,19 +205,25 @@ class CaseViewsBulk:
             _QUEUE_TABLE,
             ([r[c] for c in _QUEUE_TABLE] for r in self.queue.values()),
         )
+        copy_rows(conn, schema, "case_queue_daily", _HISTORY_TABLE, self._history_rows())
         copy_rows(conn, schema, "open311_request", _OPEN311_TABLE, self.open311.values())
         copy_rows(conn, schema, "case_timeline", _TIMELINE_TABLE,
                   ([r[c] for c in _TIMELINE_TABLE] for r in self.timeline.values()))  # fmt: skip
 
+    def _history_rows(self) -> Any:
+        """Each case's versions in day order, each valid until the next one's day."""
+        for case_id, queued in self.queue.items():
+            self.history[(case_id, self.last_day[case_id])] = _history_row(queued)
+        following: dict[UUID, date | None] = {}
+        # UUID's ordering is its int's: sorting by the int skips a Python __lt__ per compare.
+        for case_id, day in sorted(self.history, key=_by_case_int, reverse=True):
+            yield (case_id, day, following.get(case_id), *self.history[(case_id, day)])
+            following[case_id] = day
 
-def copy_rows(
-    conn: Connection[Any], schema: str, table: str, columns: Sequence[str], rows: Any
-) -> None:
-    """``COPY schema.table (columns) FROM STDIN`` with psycopg's row writer."""
-    statement = sql.SQL("COPY {}.{} ({}) FROM STDIN").format(
-        sql.Identifier(schema), sql.Identifier(table),
-        sql.SQL(", ").join(map(sql.Identifier, columns)),
-    )  # fmt: skip
-    with conn.cursor() as cur, cur.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
+
+def _history_row(queued: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(queued[c] for c in HISTORY_COLUMNS)
+
+
+def _by_case_int(key: tuple[UUID, date]) -> tuple[int, date]:
+    return key[0].int, key[1]

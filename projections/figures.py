@@ -36,6 +36,13 @@ Definitions (docs/accountability.md explains them for readers):
 - *working days*: the days counted by the legal clock in (receipt, answer]: the day of
   receipt never counts, a case answered on the day it came in took 0 working days.
 
+Every additive row also carries ``recorded_on``, the local day the store *recorded* the
+event that made the increment (its ``timestamp``): a paper card typed in a week after its
+business day adds to its business day's row under the day it was typed. Summing the rows
+recorded by the end of D gives the figures "as of" D exactly (``web.as_of``); live reads
+sum over ``recorded_on`` as they always summed (nearly every event is recorded on its
+business day, so the rows barely multiply). ``figures_resolution`` rows carry it too.
+
 Roll-ups up the organisation tree are made when reading (``FigureQueries``), over the
 units of a subtree: no parent totals are stored, so merging or moving units needs no
 replay. Counts are sums of per-event increments, so a replay from zero with any page size
@@ -67,7 +74,8 @@ FIGURE_TABLES = (
     "figures_case", "figures_daily", "figures_component", "figures_resolution",
     "figures_handling",
 )
-FIGURES_VERSION = 4  # 3: the citizens' confirmations (``confirmed``); 4: ``figures_handling``
+FIGURES_VERSION = 5  # 3: the citizens' confirmations (``confirmed``); 4: ``figures_handling``;
+# 5: ``recorded_on`` (the local day each increment was recorded: figures "as of" a past day)
 """Bumped with every change of the tables' shape or meaning: ``ensure_current_version``
 drops tables of another version and resets the position, so they replay from zero."""
 _VERSION_MARK = f"{PROJECTION_NAME} version {FIGURES_VERSION}"
@@ -91,7 +99,9 @@ MEASURES = (
 )
 
 HANDLING_MEASURES = ("resolved", "on_time", "early", "late")
-HANDLING_KEYS = ("month", "unit_id", "channel", "officer", "working_days")
+HANDLING_KEYS = ("month", "recorded_on", "unit_id", "channel", "officer", "working_days")
+DAILY_KEYS = ("day", "recorded_on", "unit_id", "counter_id", "channel")
+COMPONENT_KEYS = ("day", "recorded_on", "unit_id", "counter_id", "component")
 
 _DDL = (
     """CREATE TABLE IF NOT EXISTS {schema}.figures_case (
@@ -109,17 +119,18 @@ _DDL = (
         working_days int)""",
     "CREATE TABLE IF NOT EXISTS {schema}.figures_daily (\n"
     "    day date NOT NULL, unit_id text NOT NULL, counter_id text NOT NULL,\n"
-    "    channel text NOT NULL,\n"
+    "    channel text NOT NULL, recorded_on date NOT NULL,\n"
     + "".join(f"    {m} int NOT NULL DEFAULT 0,\n" for m in MEASURES)
-    + "    PRIMARY KEY (unit_id, day, counter_id, channel))",
+    + "    PRIMARY KEY (unit_id, day, counter_id, channel, recorded_on))",
     """CREATE TABLE IF NOT EXISTS {schema}.figures_component (
         day date NOT NULL,
         unit_id text NOT NULL,
         counter_id text NOT NULL,
         component text NOT NULL,
+        recorded_on date NOT NULL,
         ratings int NOT NULL DEFAULT 0,
         score_sum int NOT NULL DEFAULT 0,
-        PRIMARY KEY (unit_id, day, counter_id, component))""",
+        PRIMARY KEY (unit_id, day, counter_id, component, recorded_on))""",
     """CREATE TABLE IF NOT EXISTS {schema}.figures_resolution (
         case_id uuid NOT NULL,
         version int NOT NULL,
@@ -131,6 +142,7 @@ _DDL = (
         answered_on date NOT NULL,
         due_on date NOT NULL,
         working_days int NOT NULL,
+        recorded_on date NOT NULL,
         PRIMARY KEY (case_id, version))""",
     "CREATE INDEX IF NOT EXISTS figures_resolution_unit_day "
     "ON {schema}.figures_resolution (unit_id, day)",
@@ -138,9 +150,9 @@ _DDL = (
     # percentiles of whole months read these few rows instead of every resolution.
     "CREATE TABLE IF NOT EXISTS {schema}.figures_handling (\n"
     "    month date NOT NULL, unit_id text NOT NULL, channel text NOT NULL,\n"
-    "    officer text NOT NULL, working_days int NOT NULL,\n"
+    "    officer text NOT NULL, working_days int NOT NULL, recorded_on date NOT NULL,\n"
     + "".join(f"    {m} int NOT NULL DEFAULT 0,\n" for m in HANDLING_MEASURES)
-    + "    PRIMARY KEY (unit_id, month, channel, officer, working_days))",
+    + "    PRIMARY KEY (unit_id, month, channel, officer, working_days, recorded_on))",
     "COMMENT ON TABLE {schema}.figures_case IS " + "'" + _VERSION_MARK + "'",
 )
 
@@ -218,11 +230,13 @@ class Resolution:
     answered_on: date
     due_on: date
     working_days: int
+    recorded_on: date  # the local day the store recorded the ``Resolved`` step
 
 
-DailyKey = tuple[date, str, str, str]  # day, unit, counter, channel
-ComponentKey = tuple[date, str, str, str]  # day, unit, counter, component
-HandlingKey = tuple[date, str, str, str, int]  # month, unit, channel, officer, working days
+DailyKey = tuple[date, date, str, str, str]  # day, recorded on, unit, counter, channel
+ComponentKey = tuple[date, date, str, str, str]  # day, recorded on, unit, counter, component
+# month, recorded on, unit, channel, officer, working days
+HandlingKey = tuple[date, date, str, str, str, int]
 
 
 @dataclass
@@ -242,9 +256,11 @@ class PageFigures:
         default_factory=lambda: defaultdict(Counter)
     )
     calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
+    recorded_on: date = date.min  # the local recording day of the event being folded
 
     def add(self, day: date, case: CaseState, **counts: int) -> None:
-        self.daily[(day, case.unit_id, case.counter_id, case.channel)].update(counts)
+        key = (day, self.recorded_on, case.unit_id, case.counter_id, case.channel)
+        self.daily[key].update(counts)
 
 
 _STATUS = {
@@ -271,6 +287,7 @@ def fold(
     ``calendar`` counts working days (no decreed days when None)."""
     page = PageFigures(cases=dict(known), calendar=calendar or BusinessCalendar())
     for event in events:
+        page.recorded_on = recorded_day(event)
         if isinstance(event, Rating.Given):
             _rating(page, event)
         elif isinstance(event, Case.Received):
@@ -283,16 +300,22 @@ def fold(
     return page
 
 
+def recorded_day(event: Any) -> date:
+    """The local day (Asia/Ho_Chi_Minh) the store recorded ``event`` (its ``timestamp``):
+    what "as of" a past day cuts on, whatever business time the event carries."""
+    return local_date(event.timestamp)
+
+
 def _rating(page: PageFigures, event: Rating.Given) -> None:
     day = local_date(event.given_at)
-    key = (day, event.unit_id, event.counter_id, event.channel)
+    key = (day, page.recorded_on, event.unit_id, event.counter_id, event.channel)
     page.daily[key].update(
         ratings=1,
         satisfied=int(event.score >= SATISFIED_FROM),
         score_sum=event.score,
     )
     for component, score in event.components.items():
-        page.components[(day, event.unit_id, event.counter_id, component)].update(
+        page.components[(day, page.recorded_on, event.unit_id, event.counter_id, component)].update(
             ratings=1, score_sum=score
         )
 
@@ -343,7 +366,7 @@ def _step(page: PageFigures, case: CaseState, event: Any) -> None:
             resolution = Resolution(
                 case.case_id, event.originator_version, day, case.unit_id, case.counter_id,
                 case.channel, case.answered_by or event.actor, answered, case.due_on,
-                case.working_days,
+                case.working_days, page.recorded_on,
             )
             page.resolutions.append(resolution)
             timeliness = {
@@ -365,7 +388,8 @@ def _step(page: PageFigures, case: CaseState, event: Any) -> None:
 def handling_key(resolution: Resolution) -> HandlingKey:
     """The ``figures_handling`` row a resolution counts in (its month's first day)."""
     r = resolution
-    return (r.day.replace(day=1), r.unit_id, r.channel, r.officer, r.working_days)
+    return (r.day.replace(day=1), r.recorded_on, r.unit_id, r.channel, r.officer,
+            r.working_days)
 
 
 def page_needs_calendar(events: Sequence[Any]) -> bool:
@@ -413,13 +437,10 @@ class FiguresViews:
         page = fold(events, known, self.calendar() if page_needs_calendar(events) else None)
         self._write_cases(cur, name, [page.cases[c] for c in page.changed])
         self._write_resolutions(cur, name, page.resolutions)
+        self._write_counts(cur, name, "figures_daily", DAILY_KEYS, MEASURES, page.daily)
         self._write_counts(
-            cur, name, "figures_daily", ("day", "unit_id", "counter_id", "channel"),
-            MEASURES, page.daily,
-        )
-        self._write_counts(
-            cur, name, "figures_component", ("day", "unit_id", "counter_id", "component"),
-            ("ratings", "score_sum"), page.components,
+            cur, name, "figures_component", COMPONENT_KEYS, ("ratings", "score_sum"),
+            page.components,
         )
         self._write_counts(
             cur, name, "figures_handling", HANDLING_KEYS, HANDLING_MEASURES, page.handling

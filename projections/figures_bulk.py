@@ -15,6 +15,8 @@ from feedback_core.cases import Case
 from feedback_core.legal_clock import BusinessCalendar
 from projections.case_views_bulk import copy_rows
 from projections.figures import (
+    COMPONENT_KEYS,
+    DAILY_KEYS,
     HANDLING_KEYS,
     HANDLING_MEASURES,
     MEASURES,
@@ -75,11 +77,11 @@ class FiguresBulk:
             conn,
             schema,
             "figures_daily",
-            ("day", "unit_id", "counter_id", "channel", *MEASURES),
+            (*DAILY_KEYS, *MEASURES),
             ((*key, *(c[m] for m in MEASURES)) for key, c in self.daily.items()),
         )
         copy_rows(conn, schema, "figures_component",
-                  ("day", "unit_id", "counter_id", "component", *_COMPONENT_MEASURES),
+                  (*COMPONENT_KEYS, *_COMPONENT_MEASURES),
                   ((*key, *(c[m] for m in _COMPONENT_MEASURES))
                    for key, c in self.components.items()))  # fmt: skip
         copy_rows(

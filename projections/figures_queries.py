@@ -18,6 +18,7 @@ from psycopg import sql
 from psycopg.rows import class_row
 from psycopg_pool import ConnectionPool
 
+from projections.case_views_bulk import HISTORY_COLUMNS
 from projections.figures import MEASURES, Resolution
 from projections.queries import CLOSED_STATUSES, QueueRow
 
@@ -512,6 +513,77 @@ class FigureQueries:
                   "offset": offset, "limit": limit}
         with self.pool.connection() as conn, conn.cursor(row_factory=class_row(QueueRow)) as cur:
             return cur.execute(query, params).fetchall()
+
+
+# The figures tables whose rows carry ``recorded_on`` (``figures_case`` is never read here).
+RECORDED_TABLES = ("figures_daily", "figures_component", "figures_resolution", "figures_handling")
+_QUEUE_KEPT = tuple(f.name for f in fields(QueueRow) if f.name not in HISTORY_COLUMNS)
+
+
+class FigureQueriesAsOf(FigureQueries):
+    """Every ``FigureQueries`` figure as it stood at the end of the local day ``day``, read
+    from the live tables (no replay): each figures table is the rows recorded by then
+    (``recorded_on <= day``), the queue is each case's version valid on that day
+    (``case_queue_daily``: ``recorded_on <= day < valid_until``) joined to ``case_queue``
+    for the columns a case keeps, and "today" is never later than ``day`` (what was overdue
+    then). Every table name the queries read goes through ``_t``, so each query is the
+    live one over these relations (subqueries without an alias: PostgreSQL 16 or later).
+    ``projections.as_of.compare_as_of`` proves it against a replay of the log's prefix."""
+
+    def __init__(self, pool: ConnectionPool[Any], day: date, schema: str = "views") -> None:
+        super().__init__(pool, schema)
+        self.day = day
+
+    def _t(self, name: str) -> sql.Composed:
+        live = super()._t(name)
+        cut = sql.Literal(self.day)
+        if name in RECORDED_TABLES:
+            return sql.SQL("(SELECT * FROM {} WHERE recorded_on <= {})").format(live, cut)
+        if name == "case_queue":
+            columns = [sql.SQL("h.{}").format(sql.Identifier(c)) for c in HISTORY_COLUMNS]
+            columns += [sql.SQL("q.{}").format(sql.Identifier(c)) for c in _QUEUE_KEPT]
+            # The range expression is the GiST index's (views.case_queue_daily_open), verbatim.
+            return sql.SQL(
+                "(SELECT {columns} FROM {history} h JOIN {queue} q ON q.case_id = h.case_id "
+                "WHERE daterange(h.recorded_on, h.valid_until, '[)') @> {cut})"
+            ).format(columns=sql.SQL(", ").join(columns), history=super()._t("case_queue_daily"),
+                     queue=live, cut=cut)
+        return live
+
+    def _then(self, today: date) -> date:
+        return min(today, self.day)
+
+    def overdue_count(self, units: list[str], today: date) -> int:
+        return super().overdue_count(units, self._then(today))
+
+    def overdue_list(
+        self, units: list[str], today: date, limit: int = MAX_OVERDUE_ROWS
+    ) -> list[QueueRow]:
+        return super().overdue_list(units, self._then(today), limit)
+
+    def overdue_by(
+        self, units: list[str], today: date, by: Literal["channel", "assignee"]
+    ) -> dict[str, int]:
+        return super().overdue_by(units, self._then(today), by)
+
+    def held_open(self, units: list[str], today: date) -> dict[str, HeldOpen]:
+        return super().held_open(units, self._then(today))
+
+    def overdue_list_held_by(
+        self, units: list[str], today: date, holder: str, limit: int = MAX_OVERDUE_ROWS
+    ) -> list[QueueRow]:
+        return super().overdue_list_held_by(units, self._then(today), holder, limit)
+
+    def open_breakdown(
+        self, units: list[str], groups: dict[str, list[str]], today: date
+    ) -> OpenBreakdown:
+        return super().open_breakdown(units, groups, self._then(today))
+
+    def overdue_page(
+        self, units: list[str], today: date, offset: int, limit: int,
+        holder: str | None = None,
+    ) -> list[QueueRow]:
+        return super().overdue_page(units, self._then(today), offset, limit, holder)
 
 
 def whole_months(start: date, end: date) -> tuple[date, date]:

@@ -6,10 +6,16 @@ from __future__ import annotations
 from psycopg import Connection, sql
 
 TABLES = (
-    "case_queue", "submission_status", "case_timeline", "open311_request", "projection_position"
+    "case_queue", "submission_status", "case_timeline", "open311_request", "projection_position",
+    "case_queue_daily",
 )
-# Bump when the DDL changes: a schema of another version is dropped and replayed from zero.
-VIEWS_VERSION = 4
+# Bump when the DDL changes: a schema of another version is dropped and replayed from zero
+# (``create_views`` drops the whole schema, figures tables and positions included, so every
+# projection in it replays). 5: ``case_queue_daily``.
+VIEWS_VERSION = 5
+# The statuses every open-case figure leaves out (``figures_queries``' OVERDUE_WHERE,
+# HELD_OPEN_WHERE, ``open_breakdown``): the predicate of the history's partial index.
+NOT_OPEN_STATUSES = ("refused", "closed", "withdrawn", "merged", "resolved")
 
 _DDL = (
     """CREATE TABLE IF NOT EXISTS {schema}.case_queue (
@@ -62,6 +68,31 @@ _DDL = (
     """CREATE EXTENSION IF NOT EXISTS pg_trgm""",
     """CREATE INDEX IF NOT EXISTS case_queue_text_trgm
         ON {schema}.case_queue USING gin (description gin_trgm_ops)""",
+    # The queue's history: the changing columns of each case at the end of every local day
+    # (Asia/Ho_Chi_Minh) on which the store recorded an event of it, valid from that day
+    # until the next version's (NULL while current). "As of D" reads the versions with
+    # recorded_on <= D < valid_until, joined to case_queue for the columns a case keeps.
+    """CREATE TABLE IF NOT EXISTS {schema}.case_queue_daily (
+        case_id uuid NOT NULL,
+        recorded_on date NOT NULL,
+        valid_until date,
+        unit_id text NOT NULL,
+        status text NOT NULL,
+        due_on date NOT NULL,
+        assignee text,
+        pending_transfer text,
+        escalated boolean NOT NULL,
+        waiting_since date,
+        merged_into uuid,
+        version int NOT NULL,
+        updated_at timestamptz NOT NULL,
+        PRIMARY KEY (case_id, recorded_on))""",
+    # The open versions valid on a day: a range containment (``@>``) on a GiST index, as
+    # cheap for a day 300 days back as for yesterday; only versions still open (a few per
+    # case), the predicate every as-of open-case figure implies.
+    """CREATE INDEX IF NOT EXISTS case_queue_daily_open
+        ON {schema}.case_queue_daily USING gist (daterange(recorded_on, valid_until, '[)'))
+        WHERE status NOT IN ('refused', 'closed', 'withdrawn', 'merged', 'resolved')""",
     """CREATE TABLE IF NOT EXISTS {schema}.case_timeline (
         case_id uuid NOT NULL,
         version int NOT NULL,

@@ -128,7 +128,7 @@ def test_head_dashboard_drill_down_exports_and_as_of(
     # As of yesterday: nothing of today's was recorded yet, and the links stay on that day.
     yesterday = today - timedelta(days=1)
     page.goto(platform.base_url + f"/staff/dashboard?{period}&as_of={yesterday.isoformat()}")
-    banner = page.locator("#as-of-banner")  # after the "being prepared" page, if it shows
+    banner = page.locator("#as-of-banner")  # answered at once from the live tables
     expect(banner).to_contain_text(f"Số liệu tại ngày {yesterday:%d/%m/%Y}", timeout=30_000)
     expect(figure).to_have_text("0")
     figure.click()

@@ -1,7 +1,9 @@
-"""Figures "as of" a past moment on real PostgreSQL: what the live dashboard showed then is
-what the replay of the log's prefix shows later, after more events (steps on older cases
-included) changed today's figures; built from an earlier snapshot it equals a live replay;
-kept and built once under the advisory lock; and through the web (``?as_of=``)."""
+"""The replay of the log's prefix (the proof of the figures "as of" a past day) on real
+PostgreSQL: what the live dashboard showed then is what the replay shows later, after more
+events (steps on older cases included) changed today's figures; built from an earlier
+snapshot it equals a live replay; kept and built once under the advisory lock; and the
+dashboards through the web (``?as_of=``), answered at once from the live tables' recorded
+days. The figure-by-figure proof: tests/integration/test_as_of_temporal.py."""
 
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from projections.as_of import (
     SKIPPED_INDEXES,
     AsOfBusy,
     AsOfViews,
-    DailyPreparation,
+    DailyVerification,
     cutoff_position,
     end_of,
     schema_for,
@@ -44,11 +46,11 @@ from projections.runner import BatchedProjectionRunner
 from projections.views import TABLES
 from tests.integration.test_figures import OCTOBER, TODAY, at, scenario, step
 from tests.support.qr import with_qr_codes
+from tests.support.recorded_clock import recorded_clock
 from tests.unit.test_intake import submission
 from tests.web.conftest import build_test_organisation, make_desk
 from tests.web.web_doubles import NOW, FakeHealth, RecordingPublisher, log_in
 from web.app import create_app
-from web.as_of import AsOfFigureQueries, AsOfService
 from web.services import WebServices
 
 pytestmark = pytest.mark.integration
@@ -130,7 +132,7 @@ def test_as_of_equals_what_the_live_figures_showed_then(
         as_of = AsOfViews(app, database.conninfo, cut=lambda day: moment)
         built = as_of.build(date(2026, 11, 23))
         assert built.base is None and built.schema == schema_for(date(2026, 11, 23))
-        replayed = seen(AsOfFigureQueries(views.pool, built.schema, TODAY))
+        replayed = seen(FigureQueries(views.pool, built.schema))
         assert replayed == then
 
         # Kept: found ready, not built again.
@@ -146,7 +148,7 @@ def test_as_of_equals_what_the_live_figures_showed_then(
         assert latest.events < built.position  # only the rest of the log was replayed
         assert compare_schemas(database.conninfo, "views", latest.schema,
                                TABLES + FIGURE_TABLES) == []
-        assert seen(AsOfFigureQueries(views.pool, latest.schema, TODAY)) == now
+        assert seen(FigureQueries(views.pool, latest.schema)) == now
         as_of.drop_all()
         assert as_of.ready(date(2026, 11, 23)) is None
     finally:
@@ -177,7 +179,9 @@ def test_the_cut_is_the_recorded_time_and_builds_are_locked(
 def test_dashboard_as_of_through_the_web(
     app: CasesApplication, desk: CaseDesk, database: Database
 ) -> None:
-    ids = scenario(app, desk)
+    # Recorded on 22 November (the store's clock set), the later events on the 23rd.
+    with recorded_clock(datetime(2026, 11, 22, 3, tzinfo=UTC)):
+        ids = scenario(app, desk)
     project(app, database)
     settings = Settings(secret_key="test-secret")
     org = build_test_organisation()
@@ -196,19 +200,13 @@ def test_dashboard_as_of_through_the_web(
             log_in(client, "lanhdao.tayho")
             shown = client.get(f"/staff/dashboard/units.csv?{query}").text
             overdue_then = client.get(f"/staff/dashboard/overdue.csv?{query}").text
-            moment = datetime.now(UTC)
-            time.sleep(0.05)
             clock[0] = NOW  # ... and an inspector a day later, after more events
-            later_events(app, desk, ids)
+            with recorded_clock(datetime(2026, 11, 23, 3, tzinfo=UTC)):
+                later_events(app, desk, ids)
             project(app, database)
             assert client.get(f"/staff/dashboard/units.csv?{query}").text != shown
 
-            as_of = AsOfViews(app, database.conninfo, cut=lambda day: moment)
-            web.state.as_of = AsOfService(as_of, queries.pool)
-            first = client.get(f"/staff/dashboard?{query}&as_of=2026-11-22")
-            assert first.status_code == 503 and first.headers["retry-after"]
-            assert "Đang chuẩn bị số liệu" in first.text
-            web.state.as_of.wait(date(2026, 11, 22))
+            # Any past day answers at once: nothing prepared, nothing to wait for.
             page = client.get(f"/staff/dashboard?{query}&as_of=2026-11-22")
             assert page.status_code == 200
             assert "Số liệu tại ngày 22/11/2026 (tính lại từ nhật ký sự kiện)" in page.text
@@ -248,7 +246,6 @@ def test_dashboard_as_of_through_the_web(
                 assert "Ngày xem lại không hợp lệ" in refused.text
             log_in(client, "canbo.nhattan")
             assert client.get("/staff/dashboard?as_of=2026-11-22").status_code == 403
-            as_of.drop_all()
     finally:
         queries.pool.close()
         inspections.close()
@@ -311,7 +308,7 @@ def as_of_indexes(database: Database, schema: str) -> dict[str, str]:
     return {str(name): str(definition) for name, definition in rows}
 
 
-def test_daily_preparation_runs_shortly_after_local_midnight() -> None:
+def test_daily_verification_runs_shortly_after_local_midnight() -> None:
     hanoi = ZoneInfo("Asia/Ho_Chi_Minh")
     moments = {
         datetime(2026, 11, 23, 23, 0, tzinfo=hanoi): 3600.0,  # checks hourly
@@ -320,6 +317,6 @@ def test_daily_preparation_runs_shortly_after_local_midnight() -> None:
         datetime(2026, 11, 24, 0, 6, tzinfo=hanoi): 3600.0,
     }
     for now, seconds in moments.items():
-        preparation = DailyPreparation(AsOfViews.__new__(AsOfViews), now=repeat(now).__next__)
+        preparation = DailyVerification(AsOfViews.__new__(AsOfViews), now=repeat(now).__next__)
         assert preparation.seconds_to_next_round() == seconds
         assert preparation.yesterday() == now.date() - timedelta(days=1)

@@ -225,13 +225,15 @@ def test_the_whole_year_reads_the_histogram_and_counts_every_resolution(
     the monthly split really takes the histogram's numbers (a changed bin shows)."""
     with psycopg.connect(database.conninfo) as conn:
         hist = conn.execute(
-            "SELECT month, unit_id, channel, officer, working_days, resolved, on_time, "
-            "early, late FROM views.figures_handling ORDER BY 1, 2, 3, 4, 5").fetchall()
+            "SELECT month, recorded_on, unit_id, channel, officer, working_days, resolved, "
+            "on_time, early, late FROM views.figures_handling ORDER BY 1, 2, 3, 4, 5, 6"
+        ).fetchall()
         recount = conn.execute(
-            "SELECT date_trunc('month', day)::date, unit_id, channel, officer, "
+            "SELECT date_trunc('month', day)::date, recorded_on, unit_id, channel, officer, "
             "working_days, count(*)::int, sum((answered_on <= due_on)::int)::int, "
             "sum((answered_on < due_on)::int)::int, sum((answered_on > due_on)::int)::int "
-            "FROM views.figures_resolution GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5"
+            "FROM views.figures_resolution GROUP BY 1, 2, 3, 4, 5, 6 "
+            "ORDER BY 1, 2, 3, 4, 5, 6"
         ).fetchall()
     assert hist == recount and hist
     year = (date(2025, 11, 24), TODAY)

@@ -22,16 +22,15 @@ from feedback_core.legal_clock import DEFAULT_RULES, BusinessCalendar
 from feedback_core.permissions import Action
 from feedback_core.settings import Settings
 from feedback_core.store import Database, open_cases_application
-from projections.as_of import AsOfViews
 from projections.queries import ViewQueries
 from tests.integration.test_as_of import DISTRICT, project
 from tests.integration.test_figures import at, scenario, step
 from tests.support.qr import with_qr_codes
+from tests.support.recorded_clock import recorded_clock
 from tests.unit.test_intake import submission
 from tests.web.conftest import build_test_organisation, make_desk
 from tests.web.web_doubles import NOW, FakeHealth, RecordingPublisher, log_in
 from web.app import create_app
-from web.as_of import AsOfService
 from web.services import WebServices
 
 pytestmark = pytest.mark.integration
@@ -56,15 +55,18 @@ def serving(
     app = open_cases_application(database)
     desk = CaseDesk(app, scope_of=lambda actor: DISTRICT, calendar=BusinessCalendar,
                     rules=DEFAULT_RULES)
-    ids = scenario(app, desk)
-    private = submission(
-        submitted_at=at(date(2026, 10, 14)), rating=5, description=SECRET_TEXT,
-        contact_email=EMAIL, contact_phone=PHONE, wants_updates=True,
-        components={c: 5 for c in ("access", "procedures", "officers", "results", "feedback")},
-    )
-    app.record_submissions([private])
-    step(desk, ids["overdue"], Action.CLAIM, at(date(2026, 10, 7)))  # held by canbo.nhattan
-    step(desk, case_id_for(private.submission_id), Action.ACCEPT, at(date(2026, 10, 15)))
+    # Recorded by the end of October (the store's clock set): as of 31 October shows it all.
+    with recorded_clock(datetime(2026, 10, 31, 3, tzinfo=UTC)):
+        ids = scenario(app, desk)
+        private = submission(
+            submitted_at=at(date(2026, 10, 14)), rating=5, description=SECRET_TEXT,
+            contact_email=EMAIL, contact_phone=PHONE, wants_updates=True,
+            components={c: 5 for c in ("access", "procedures", "officers", "results",
+                                       "feedback")},
+        )
+        app.record_submissions([private])
+        step(desk, ids["overdue"], Action.CLAIM, at(date(2026, 10, 7)))  # canbo.nhattan's
+        step(desk, case_id_for(private.submission_id), Action.ACCEPT, at(date(2026, 10, 15)))
     project(app, database)
     settings = Settings(secret_key="test-secret")
     org = build_test_organisation()
@@ -160,26 +162,18 @@ def test_transparency_pages_hold_no_personal_data_and_are_cached(
 
 @pytest.fixture
 def recorded(database: Database) -> Iterator[tuple[TestClient, InspectionsApplication, Any]]:
-    """Served with the inspections log, as-of days cut at "now" (the whole log), so a page
-    as of a past day shows the scenario's figures."""
+    """Served with the inspections log; the scenario recorded by the end of October, so a
+    page as of a later past day shows its figures."""
     inspections = open_inspections(database)
     try:
-        with serving(database, inspections) as (client, app, ctx):
-            views = AsOfViews(app, database.conninfo, cut=lambda day: datetime.now(UTC))
-            ctx["app"].state.as_of = AsOfService(views, ctx["services"].queries.pool)
-            try:
-                yield client, inspections, ctx
-            finally:
-                views.drop_all()
+        with serving(database, inspections) as (client, _app, ctx):
+            yield client, inspections, ctx
     finally:
         inspections.close()
 
 
 def shown_as_of(client: TestClient, ctx: Any, url: str, day: date) -> Any:
-    """The page once its day is built (the first request starts the build: 503)."""
-    first = client.get(url)
-    assert first.status_code == 503 and "Đang chuẩn bị số liệu" in first.text
-    ctx["app"].state.as_of.wait(day)
+    """The page as of ``day``: answered at once (no day to prepare)."""
     return client.get(url)
 
 
