@@ -12,7 +12,7 @@ from uuid import UUID
 from feedback_core.settings import Settings
 
 if TYPE_CHECKING:
-    from feedback_core.privacy.requests import Cleanup
+    from feedback_core.privacy.requests import CaseErasure, Cleanup
 
 
 def add_privacy_parser(sub: Any) -> None:
@@ -25,7 +25,11 @@ def add_privacy_parser(sub: Any) -> None:
     erase = commands.add_parser("erase", help="erase the personal data of a case or a subject")
     which = erase.add_mutually_exclusive_group(required=True)
     which.add_argument("--case", metavar="TRACKING_CODE", help="the case's tracking code or id")
-    which.add_argument("--subject", metavar="ID", help="the subject id (a submission id)")
+    which.add_argument(
+        "--subject",
+        metavar="ID",
+        help="the subject id (a submission id); when it opened a case, the same as --case",
+    )
     erase.add_argument("--reason", required=True, help="why (the request, its reference)")
     erase.add_argument("--basis", required=True, help="the legal basis, e.g. NĐ 13/2023 Điều 16")
     erase.add_argument("--actor", default="", help="who carries it out (default: the OS user)")
@@ -39,7 +43,6 @@ def erasure_cleanups(settings: Settings, conninfo: str) -> list[Cleanup]:
 
     from consumers.outbound import forget_case_addresses
     from feedback_core.privacy.keyed import address_hasher
-    from feedback_core.privacy.requests import CaseErasure
     from web.media import delete_photo
 
     hashed = address_hasher(settings.personal_data_master)
@@ -65,54 +68,54 @@ def cmd_erase(settings: Settings, args: argparse.Namespace) -> int:
     from feedback_cli.wiring import resolve_database
     from feedback_core.privacy.erasures import ErasureLog, ErasureRefused
     from feedback_core.privacy.postgres import open_vault
-    from feedback_core.privacy.requests import ErasureRequest, erase_case
+    from feedback_core.privacy.requests import ErasureRequest, erase_case, erase_subject
     from feedback_core.store import open_application, open_cases_application
 
+    try:
+        subject = UUID(args.subject) if args.subject else None
+    except ValueError:
+        print(f"error: not a subject id: {args.subject!r}")
+        return 2
     db = resolve_database(settings)
     vault = open_vault(db.conninfo, settings.personal_data_master)
     app = open_cases_application(db, personal_data=vault)
     log = open_application(db, lambda env: ErasureLog(env=env))
-    actor = args.actor or f"cli:{getpass.getuser()}"
+    request = ErasureRequest(args.actor or f"cli:{getpass.getuser()}", "admin", args.reason,
+                             args.basis, datetime.now(UTC))  # fmt: skip
+    cleanups = erasure_cleanups(settings, db.conninfo)
     try:
-        if args.case:
-            try:
-                case_id = find_case(app, args.case)
-                done = erase_case(
-                    app.events, vault, log, case_id,
-                    ErasureRequest(actor, "admin", args.reason, args.basis, datetime.now(UTC)),
-                    erasure_cleanups(settings, db.conninfo),
-                )  # fmt: skip
-            except (UsageError, ErasureRefused) as exc:
-                print(f"error: {exc}")
-                return 2
-            if not done.erased_now:
-                print(f"the personal data of case {done.tracking_code} was already erased "
-                      "(photo and notifier record cleared again)")
-                return 1
-            print(f"erased the personal data of case {done.tracking_code} (subject "
-                  f"{done.subject_id}, photo and notifier record included); recorded as "
-                  "PersonalDataErased")
-            return 0
-        try:
-            subject = UUID(args.subject)
-        except ValueError:
-            print(f"error: not a subject id: {args.subject!r}")
-            return 2
-        if vault.is_erased(subject):
-            print(f"the personal data of subject {subject} was already erased")
-            return 1
-        try:
-            log.erase(
-                vault, subject_id=subject, case_id=None, tracking_code="", actor=actor,
-                actor_role="admin", reason=args.reason, legal_basis=args.basis,
-                at=datetime.now(UTC),
-            )  # fmt: skip
-        except ErasureRefused as exc:
-            print(f"error: {exc}")
-            return 2
-        print(f"erased the personal data of subject {subject}; recorded as PersonalDataErased"
-              " (by subject: a case's photo and notifier record need --case)")
-        return 0
+        if subject is None:
+            done = erase_case(app.events, vault, log, find_case(app, args.case), request,
+                              cleanups)  # fmt: skip
+        else:
+            by_subject = erase_subject(app.events, vault, log, subject, request, cleanups)
+            if by_subject.case is None:
+                return report_subject(by_subject.subject_id, by_subject.erased_now)
+            done = by_subject.case
+    except (UsageError, ErasureRefused) as exc:
+        print(f"error: {exc}")
+        return 2
     finally:
         app.close()
         log.close()
+    return report_case(done)
+
+
+def report_case(done: CaseErasure) -> int:
+    if not done.erased_now:
+        print(f"the personal data of case {done.tracking_code} was already erased "
+              "(photo and notifier record cleared again)")  # fmt: skip
+        return 1
+    print(f"erased the personal data of case {done.tracking_code} (subject {done.subject_id}, "
+          "photo and notifier record included); recorded as PersonalDataErased")  # fmt: skip
+    return 0
+
+
+def report_subject(subject: UUID, erased_now: bool) -> int:
+    """A subject whose submission opened no case (a bare rating): its key only."""
+    if not erased_now:
+        print(f"the personal data of subject {subject} was already erased")
+        return 1
+    print(f"erased the personal data of subject {subject} (its submission opened no case); "
+          "recorded as PersonalDataErased")  # fmt: skip
+    return 0

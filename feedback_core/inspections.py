@@ -23,6 +23,8 @@ from uuid import UUID, uuid4
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
+from feedback_core.event_log import logged_events
+
 
 class InspectionView(Aggregate):
     """One look at one case."""
@@ -144,8 +146,7 @@ class InspectionsApplication(Application[UUID]):
             inspector=inspector, role=role, inspector_unit=inspector_unit, case_id=case_id,
             tracking_code=tracking_code, case_unit=case_unit, at=at, as_of=as_of, what=what,
         )
-        recordings = self.save(view)
-        return max(r.notification.id for r in recordings)
+        return self._saved(view)
 
     def record_dashboard(  # noqa: PLR0913
         self, *, inspector: str, role: str, inspector_unit: str, unit_id: str, as_of: date,
@@ -156,18 +157,17 @@ class InspectionsApplication(Application[UUID]):
             inspector=inspector, role=role, inspector_unit=inspector_unit, unit_id=unit_id,
             as_of=as_of.isoformat(), at=at, page=page,
         )
-        recordings = self.save(view)
-        return max(r.notification.id for r in recordings)
+        return self._saved(view)
 
     def records(self, page: int = 1000) -> Iterator[InspectionRecord]:
         """Every recorded view of a case, oldest first."""
-        for notification_id, recorded in self._recorded(page):
+        for notification_id, recorded in logged_events(self, page):
             if isinstance(recorded, InspectionView.Recorded):
                 yield _record(notification_id, recorded)
 
     def dashboard_records(self, page: int = 1000) -> Iterator[DashboardViewRecord]:
         """Every recorded as-of view of a dashboard, oldest first."""
-        for notification_id, e in self._recorded(page):
+        for notification_id, e in logged_events(self, page):
             if isinstance(e, DashboardView.Recorded):
                 yield DashboardViewRecord(
                     notification_id=notification_id, inspector=e.inspector, role=e.role,
@@ -175,15 +175,9 @@ class InspectionsApplication(Application[UUID]):
                     as_of=date.fromisoformat(e.as_of), at=e.at, page=e.page,
                 )
 
-    def _recorded(self, page: int) -> Iterator[tuple[int, object]]:
-        start = 1
-        while True:
-            notifications = self.recorder.select_notifications(start, page)
-            if not notifications:
-                return
-            for notification in notifications:
-                yield notification.id, self.mapper.to_domain_event(notification)
-            start = notifications[-1].id + 1
+    def _saved(self, view: Aggregate) -> int:
+        """Store one view's event; its notification id."""
+        return max(r.notification.id for r in self.save(view))
 
 
 def _record(notification_id: int, e: InspectionView.Recorded) -> InspectionRecord:

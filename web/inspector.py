@@ -176,20 +176,48 @@ def inspector_routes(services: WebServices, renderer: Renderer) -> APIRouter:
         context = {**staff_context(request, principal), "code": code, "problem": problem}
         return no_store(renderer.render(request, "inspect.html", context))
 
-    @router.get("/inspect/cases/{case_id}")
-    async def inspect_case(request: Request, case_id: str, principal: Staff) -> Response:
+    async def opened(
+        request: Request, case_id: str, principal: StaffPrincipal
+    ) -> tuple[UUID, list[ReplayStep], InspectionsApplication] | Response:
+        """The case's replay and the log its look goes to; or the refusal: an unknown case
+        (404), one outside the principal's scope (403), no inspections log to record in
+        (503: nothing is shown unrecorded)."""
         require_inspector(principal)
-        as_of_text = request.query_params.get("as_of", "")
         try:
             cid = UUID(case_id)
             steps = await anyio.to_thread.run_sync(load_replay, services, cid)
         except (ValueError, CaseUnknown):
             return fail(request, 404, NOT_FOUND)
-        latest = steps[-1].state
         try:
-            check(principal.actor, Action.VIEW, latest.unit_id, principal.scope)
+            check(principal.actor, Action.VIEW, steps[-1].state.unit_id, principal.scope)
         except NotAllowed:
             return fail(request, 403, NOT_IN_SCOPE)
+        inspections = inspections_of(services)
+        if inspections is None:
+            return fail(request, 503, NOT_RECORDED)
+        return cid, steps, inspections
+
+    async def record_look(  # noqa: PLR0913
+        inspections: InspectionsApplication, principal: StaffPrincipal, cid: UUID,
+        steps: list[ReplayStep], what: str, moment: datetime | None = None,
+    ) -> None:
+        """One look at the case in the inspections log: ``what`` was seen, as of ``moment``."""
+        await anyio.to_thread.run_sync(
+            lambda: inspections.record(
+                inspector=principal.username, role=principal.actor.role.value,
+                inspector_unit=principal.actor.unit_id, case_id=cid,
+                tracking_code=steps[0].event.tracking_code, case_unit=steps[-1].state.unit_id,
+                at=services.clock(), as_of=moment, what=what,
+            )
+        )
+
+    @router.get("/inspect/cases/{case_id}")
+    async def inspect_case(request: Request, case_id: str, principal: Staff) -> Response:
+        found = await opened(request, case_id, principal)
+        if isinstance(found, Response):
+            return found
+        cid, steps, inspections = found
+        as_of_text = request.query_params.get("as_of", "")
         moment: datetime | None = None
         problem = ""
         if as_of_text.strip():
@@ -197,31 +225,15 @@ def inspector_routes(services: WebServices, renderer: Renderer) -> APIRouter:
                 moment = parse_as_of(as_of_text)
             except ValueError:
                 problem = BAD_MOMENT
-        inspections = inspections_of(services)
-        if inspections is None:
-            return fail(request, 503, NOT_RECORDED)
         received = steps[0].event
-        await anyio.to_thread.run_sync(
-            lambda: inspections.record(
-                inspector=principal.username, role=principal.actor.role.value,
-                inspector_unit=principal.actor.unit_id, case_id=cid,
-                tracking_code=received.tracking_code, case_unit=latest.unit_id,
-                at=services.clock(), as_of=moment, what="replay",
-            )
-        )
+        await record_look(inspections, principal, cid, steps, "replay", moment)
         org = services.organisation
         contact = await anyio.to_thread.run_sync(
             case_contact, services, cid, principal.actor.role
         )
         if contact is not None and not contact.masked and (contact.phone or contact.email):
-            await anyio.to_thread.run_sync(  # the role sees the contact in full: recorded
-                lambda: inspections.record(
-                    inspector=principal.username, role=principal.actor.role.value,
-                    inspector_unit=principal.actor.unit_id, case_id=cid,
-                    tracking_code=received.tracking_code, case_unit=latest.unit_id,
-                    at=services.clock(), as_of=moment, what="contact",
-                )
-            )
+            # the role sees the contact in full: recorded
+            await record_look(inspections, principal, cid, steps, "contact", moment)
         then = as_of(steps, moment) if moment is not None else None
         context: dict[str, Any] = {
             **staff_context(request, principal),
@@ -242,28 +254,12 @@ def inspector_routes(services: WebServices, renderer: Renderer) -> APIRouter:
 
     @router.get("/inspect/cases/{case_id}/export.json")
     async def export_case(request: Request, case_id: str, principal: Staff) -> Response:
-        require_inspector(principal)
-        try:
-            cid = UUID(case_id)
-            steps = await anyio.to_thread.run_sync(load_replay, services, cid)
-        except (ValueError, CaseUnknown):
-            return fail(request, 404, NOT_FOUND)
-        latest = steps[-1].state
-        try:
-            check(principal.actor, Action.VIEW, latest.unit_id, principal.scope)
-        except NotAllowed:
-            return fail(request, 403, NOT_IN_SCOPE)
-        inspections = inspections_of(services)
-        if inspections is None:
-            return fail(request, 503, NOT_RECORDED)
+        found = await opened(request, case_id, principal)
+        if isinstance(found, Response):
+            return found
+        cid, steps, inspections = found
         code = steps[0].event.tracking_code
-        await anyio.to_thread.run_sync(
-            lambda: inspections.record(
-                inspector=principal.username, role=principal.actor.role.value,
-                inspector_unit=principal.actor.unit_id, case_id=cid, tracking_code=code,
-                case_unit=latest.unit_id, at=services.clock(), as_of=None, what="export",
-            )
-        )
+        await record_look(inspections, principal, cid, steps, "export")
         try:
             document = await anyio.to_thread.run_sync(case_bundle, services, cid, code)
         except BundleError as exc:

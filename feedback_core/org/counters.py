@@ -9,6 +9,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from feedback_core.org.errors import InvalidChange
+from feedback_core.org.lifetime import DatedLifetime
 from feedback_core.org.rules import (
     check_actor,
     check_id,
@@ -17,13 +18,13 @@ from feedback_core.org.rules import (
     check_reason,
     counter_aggregate_id,
 )
-from feedback_core.org.timeline import Timeline, record, value_on
+from feedback_core.org.timeline import Timeline, record
 
 if TYPE_CHECKING:
     from feedback_core.org.units import Unit
 
 
-class Counter(Aggregate):
+class Counter(DatedLifetime, Aggregate):
     """A counter (quầy) of a one-stop office: where the citizen's QR code is posted."""
 
     class Created(Aggregate.Created):
@@ -100,19 +101,6 @@ class Counter(Aggregate):
         self.names: Timeline[tuple[str, str]] = [(effective_on, (name_vi, name_en))]
         self.closed_on: date | None = None
         self.last_effective_on = effective_on
-
-    @property
-    def is_closed(self) -> bool:
-        return self.closed_on is not None
-
-    def existed_by(self, on: date) -> bool:
-        return self.opened_on <= on
-
-    def exists_on(self, on: date) -> bool:
-        return self.opened_on <= on and (self.closed_on is None or on < self.closed_on)
-
-    def names_on(self, on: date) -> tuple[str, str]:
-        return value_on(self.names, on) or self.names[0][1]
 
     def _check_change(self, on: date, actor: str, what: str) -> None:
         check_actor(actor)

@@ -18,6 +18,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from feedback_core.org.errors import InvalidChange
+from feedback_core.org.lifetime import DatedLifetime
 from feedback_core.org.rules import (
     LEVEL_RANK,
     OFFICE,
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from feedback_core.org.staff import StaffMember
 
 
-class Unit(Aggregate):
+class Unit(DatedLifetime, Aggregate):
     """A unit of the administration: city, district, ward or commune, or a one-stop office."""
 
     class Created(Aggregate.Created):
@@ -174,25 +175,8 @@ class Unit(Aggregate):
         return self.heads[-1][1] if self.heads else None
 
     @property
-    def is_closed(self) -> bool:
-        """True once a closure or merger is recorded, even one effective in the future."""
-        return self.closed_on is not None
-
-    @property
     def is_office(self) -> bool:
         return self.level == OFFICE
-
-    def existed_by(self, on: date) -> bool:
-        """Created on or before ``on`` (closed or not)."""
-        return self.opened_on <= on
-
-    def exists_on(self, on: date) -> bool:
-        """Open on ``on``: created on or before it and not closed or merged by then."""
-        return self.opened_on <= on and (self.closed_on is None or on < self.closed_on)
-
-    def names_on(self, on: date) -> tuple[str, str]:
-        """(name_vi, name_en) in force on ``on``; the first names before the unit existed."""
-        return value_on(self.names, on) or self.names[0][1]
 
     def parent_on(self, on: date) -> str | None:
         return value_on(self.parents, on) if on >= self.opened_on else self.parents[0][1]

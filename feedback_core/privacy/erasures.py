@@ -9,12 +9,14 @@ erasure happens unrecorded (a failed deletion is retried by running the command 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from uuid import UUID, uuid4
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
+from feedback_core.event_log import logged_events
 from feedback_core.privacy.sealing import subject_of
 from feedback_core.privacy.vault import PersonalDataVault
 
@@ -57,6 +59,17 @@ class Erasure(Aggregate):
         return uuid4()
 
 
+@dataclass(frozen=True)
+class ErasureRequest:
+    """Who asks for an erasure, why, on what legal basis, when (the record's own words)."""
+
+    actor: str
+    actor_role: str
+    reason: str
+    legal_basis: str
+    at: datetime
+
+
 class ErasureRefused(ValueError):
     """A request that cannot be carried out; the message says why."""
 
@@ -64,25 +77,22 @@ class ErasureRefused(ValueError):
 class ErasureLog(Application[UUID]):
     name = "privacy"
 
-    def erase(  # noqa: PLR0913
+    def erase(
         self,
         vault: PersonalDataVault,
+        request: ErasureRequest,
         *,
         subject_id: UUID,
-        case_id: UUID | None,
-        tracking_code: str,
-        actor: str,
-        actor_role: str,
-        reason: str,
-        legal_basis: str,
-        at: datetime,
+        case_id: UUID | None = None,
+        tracking_code: str = "",
     ) -> Erasure:
         """Record the request, then delete the subject's key."""
-        if not reason.strip() or not legal_basis.strip():
+        reason, basis = request.reason.strip(), request.legal_basis.strip()
+        if not reason or not basis:
             raise ErasureRefused("an erasure needs a reason and a legal basis")
         record = Erasure(
-            subject_id=subject_id, case_id=case_id, tracking_code=tracking_code, actor=actor,
-            actor_role=actor_role, reason=reason.strip(), legal_basis=legal_basis.strip(), at=at,
+            subject_id=subject_id, case_id=case_id, tracking_code=tracking_code,
+            **asdict(replace(request, reason=reason, legal_basis=basis)),
         )  # fmt: skip
         self.save(record)
         vault.erase(subject_id)
@@ -90,17 +100,9 @@ class ErasureLog(Application[UUID]):
 
     def erasures(self) -> Iterator[Erasure.PersonalDataErased]:
         """Every recorded erasure, oldest first."""
-        start = 1
-        while True:
-            page = self.recorder.select_notifications(start, 500)
-            if not page:
-                return
-            for notification in page:
-                found = self.mapper.to_domain_event(notification)
-                if isinstance(found, Erasure.PersonalDataErased):
-                    yield found
-            start = page[-1].id + 1
-
+        for _, found in logged_events(self):
+            if isinstance(found, Erasure.PersonalDataErased):
+                yield found
 
 
 def subject_of_case(received: object) -> UUID:

@@ -54,8 +54,7 @@ class PostgresKeyStore:
             return {}
         with psycopg.connect(self.conninfo) as conn:
             rows = conn.execute(
-                "SELECT subject_id, wrapped_key FROM personal_data_keys "
-                "WHERE subject_id = ANY(%s)",
+                "SELECT subject_id, wrapped_key FROM personal_data_keys WHERE subject_id = ANY(%s)",
                 (wanted,),
             ).fetchall()
         return {row[0]: (bytes(row[1]) if row[1] is not None else None) for row in rows}

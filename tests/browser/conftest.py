@@ -41,3 +41,15 @@ def desk(browser: Browser) -> Iterator[Page]:
     """An officer's desktop, in Vietnamese."""
     with desktop_page(browser) as page:
         yield page
+
+
+@pytest.fixture
+def tablet(browser: Browser) -> Iterator[Page]:
+    """A counter kiosk's tablet: 1024×768, touch, Vietnamese, Hanoi's time zone."""
+    context = browser.new_context(
+        viewport={"width": 1024, "height": 768}, has_touch=True, locale="vi-VN",
+        timezone_id="Asia/Ho_Chi_Minh",
+    )  # fmt: skip
+    page = context.new_page()
+    yield page
+    context.close()

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
-from playwright.sync_api import Browser, Page, Request, expect
+from playwright.sync_api import Page, Request, expect
 
 from feedback_core.identity import rating_id_for
 from feedback_core.ratings import Rating
@@ -27,17 +26,6 @@ from web.kiosk import KIOSK_RATINGS_PER_WINDOW, KIOSK_WINDOW_SECONDS
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-results"
-
-
-@pytest.fixture
-def tablet(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(
-        viewport={"width": 1024, "height": 768}, has_touch=True, locale="vi-VN",
-        timezone_id="Asia/Ho_Chi_Minh",
-    )
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def queued(page: Page, key: str) -> list[dict[str, object]]:

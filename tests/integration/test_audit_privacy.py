@@ -40,24 +40,18 @@ def app(database: Database, settings: Settings) -> Iterator[CasesApplication]:
 
 
 def erase_two_cases(app: CasesApplication, settings: Settings) -> None:
-    for phone in ("0912345678", "0987654321"):
+    """One case erased by its tracking code, the other by its subject (submission) id."""
+    for phone, by_subject in (("0912345678", False), ("0987654321", True)):
         sub = submission(contact_phone=phone, wants_updates=True)
         app.record_submissions([sub])
         case: Case = app.repository.get(case_id_for(sub.submission_id))
-        args = parser().parse_args(
-            [
-                "privacy",
-                "erase",
-                "--case",
-                case.tracking_code,
-                "--reason",
-                "Đơn số 7/2026",
-                "--basis",
-                "NĐ 13/2023 Điều 16",
-                "--actor",
-                "quantri.tayho",
-            ]
+        which = (
+            ["--subject", str(sub.submission_id)] if by_subject else ["--case", case.tracking_code]
         )
+        args = parser().parse_args(
+            ["privacy", "erase", *which, "--reason", "Đơn số 7/2026",
+             "--basis", "NĐ 13/2023 Điều 16", "--actor", "quantri.tayho"]
+        )  # fmt: skip
         assert cmd_erase(settings, args) == 0
 
 

@@ -32,6 +32,7 @@ from feedback_core.settings import Settings
 from feedback_core.store import Database, open_application, open_cases_application
 from projections.audit_chain import AuditChainRunner
 from tests.integration.test_notifier_channels import run_async, smtp_server, smtp_settings
+from tests.support.audit import chain_heads, verify
 from tests.support.channels import refusing_channel
 from tests.unit.test_intake import submission
 from web.media import PostgresPhotoStore, checked_photo
@@ -53,10 +54,29 @@ class Store:
         with psycopg.connect(self.db.conninfo) as conn:
             return b"".join(bytes(r[0]) for r in conn.execute("SELECT state FROM cases_events"))
 
-    def erase(self, code: str) -> int:
-        args = parser().parse_args(["privacy", "erase", "--case", code, "--reason",
-                                    "Đơn yêu cầu xoá số 12/2026", "--basis", "NĐ 13/2023 Điều 16"])
+    def erase(self, code: str, by: str = "--case") -> int:
+        """``feedback privacy erase`` by tracking code (``--case``) or submission id
+        (``--subject``)."""
+        args = parser().parse_args(
+            [
+                "privacy",
+                "erase",
+                by,
+                code,
+                "--reason",
+                "Đơn yêu cầu xoá số 12/2026",
+                "--basis",
+                "NĐ 13/2023 Điều 16",
+            ]
+        )
         return cmd_erase(self.settings, args)
+
+    def erasures(self) -> list[Any]:
+        log = open_application(self.db, lambda env: ErasureLog(env=env))
+        try:
+            return list(log.erasures())
+        finally:
+            log.close()
 
 
 @pytest.fixture
@@ -101,11 +121,7 @@ def test_erasure_keeps_the_chain_and_leaves_the_contact_unreadable(
     assert store.vault.reveal(received.contact_phone).erased
     assert store.vault.reveal(received.contact_email).erased
     assert audit_main(["audit", "verify", "--quiet"], store.settings) == 0
-    log = open_application(store.db, lambda env: ErasureLog(env=env))
-    try:
-        [record] = list(log.erasures())
-    finally:
-        log.close()
+    [record] = store.erasures()
     assert (record.tracking_code, record.legal_basis) == (code, "NĐ 13/2023 Điều 16")
     with psycopg.connect(store.db.conninfo) as conn:
         privacy = b"".join(bytes(r[0]) for r in conn.execute("SELECT state FROM privacy_events"))
@@ -129,8 +145,13 @@ def test_the_notifier_sends_before_the_erasure_and_not_after(store: Store) -> No
     case, code = complaint(store)
     event = next(iter(store.app.events.get(case.id)))
     answered = replace_notice(notice_for_answer(store, case))
-    delivery = NoticeDelivery(store.db.conninfo, [], "https://phananh.test",
-                              policy=DeliveryPolicy(attempts=1), personal_data=store.vault)
+    delivery = NoticeDelivery(
+        store.db.conninfo,
+        [],
+        "https://phananh.test",
+        policy=DeliveryPolicy(attempts=1),
+        personal_data=store.vault,
+    )
     assert isinstance(event, Case.Received)
     with smtp_server() as (mail, port):
         delivery.channels = [EmailChannel(smtp_settings(port))]
@@ -148,6 +169,7 @@ def test_the_notifier_sends_before_the_erasure_and_not_after(store: Store) -> No
         assert first.sent == 1 and erased == 0
         assert mail.received[0].envelope_to[0] == EMAIL
         assert (second.sent, second.failed) == (0, 0) and mail.count() == 1
+
 
 def notice_for_answer(store: Store, case: Case) -> CaseNotice:
     from feedback_core.roles import Actor, Role
@@ -168,25 +190,35 @@ def replace_notice(notice: CaseNotice) -> CaseNotice:
     return replace(notice, notice_id=uuid4())
 
 
-
 def outbound_text(store: Store) -> str:
     with psycopg.connect(store.db.conninfo) as conn:
-        rows = [*conn.execute("SELECT recipient, channel FROM outbound.sent"),
-                *conn.execute("SELECT recipient, channel, error FROM outbound.failed")]
+        rows = [
+            *conn.execute("SELECT recipient, channel FROM outbound.sent"),
+            *conn.execute("SELECT recipient, channel, error FROM outbound.failed"),
+        ]
     return repr(rows)
 
 
+@pytest.mark.parametrize("by", ["--case", "--subject"])
 def test_erasure_deletes_the_photo_the_zalo_follower_and_every_address_in_outbound(
-    store: Store,
+    store: Store, by: str
 ) -> None:
+    """By tracking code or by the subject id (the submission that opened the case): the same."""
     photo = checked_photo(b"\x89PNG\r\n\x1a\n" + uuid4().bytes * 8)
     with psycopg.connect(store.db.conninfo) as conn:
         for statement in PostgresPhotoStore.CREATE:
             conn.execute(statement)  # type: ignore[arg-type]
-        conn.execute("INSERT INTO media.photos (sha256, content_type, bytes) VALUES (%s, %s, %s)",
-                     (photo.sha256, photo.content_type, photo.data))
-    sub = submission(contact_phone=PHONE, contact_email=EMAIL, contact_zalo=ZALO,
-                     wants_updates=True, photo_id=photo.sha256)
+        conn.execute(
+            "INSERT INTO media.photos (sha256, content_type, bytes) VALUES (%s, %s, %s)",
+            (photo.sha256, photo.content_type, photo.data),
+        )
+    sub = submission(
+        contact_phone=PHONE,
+        contact_email=EMAIL,
+        contact_zalo=ZALO,
+        wants_updates=True,
+        photo_id=photo.sha256,
+    )
     store.app.record_submissions([sub])
     case: Case = store.app.repository.get(case_id_for(sub.submission_id))
     received: Any = next(iter(store.app.events.get(case.id)))
@@ -195,15 +227,22 @@ def test_erasure_deletes_the_photo_the_zalo_follower_and_every_address_in_outbou
 
     notice = notice_for_answer(store, case)
     hashed = address_hasher(store.settings.personal_data_master)
-    delivery = NoticeDelivery(store.db.conninfo, [refusing_channel()], "https://phananh.test",
-                              policy=DeliveryPolicy(attempts=1), personal_data=store.vault,
-                              address_hash=hashed)
+    delivery = NoticeDelivery(
+        store.db.conninfo,
+        [refusing_channel()],
+        "https://phananh.test",
+        policy=DeliveryPolicy(attempts=1),
+        personal_data=store.vault,
+        address_hash=hashed,
+    )
     earlier = replace_notice(notice)
     with psycopg.connect(store.db.conninfo) as conn:  # sent by the code before hashing
         create_outbound_schema(conn)
-        conn.execute("INSERT INTO outbound.sent (notice_id, recipient, channel, case_id, kind) "
-                     "VALUES (%s, %s, 'refusing', %s, 'answered')",
-                     (earlier.notice_id, EMAIL, case.id))
+        conn.execute(
+            "INSERT INTO outbound.sent (notice_id, recipient, channel, case_id, kind) "
+            "VALUES (%s, %s, 'refusing', %s, 'answered')",
+            (earlier.notice_id, EMAIL, case.id),
+        )
 
     async def deliver() -> tuple[DeliveryReport, DeliveryReport]:
         try:
@@ -217,12 +256,19 @@ def test_erasure_deletes_the_photo_the_zalo_follower_and_every_address_in_outbou
     assert hashed(EMAIL) in recorded and "mailbox unavailable" in recorded
     assert recorded.count(EMAIL) == 1  # only the old clear row
 
-    assert store.erase(case.tracking_code) == 0
+    reference = case.tracking_code if by == "--case" else str(sub.submission_id)
+    assert store.erase(reference, by) == 0
     with psycopg.connect(store.db.conninfo) as conn:
-        assert conn.execute("SELECT count(*) FROM media.photos WHERE sha256 = %s",
-                            (photo.sha256,)).fetchone() == (0,)
-        recipients = [r[0] for r in conn.execute(
-            "SELECT recipient FROM outbound.sent UNION ALL SELECT recipient FROM outbound.failed")]
+        assert conn.execute(
+            "SELECT count(*) FROM media.photos WHERE sha256 = %s", (photo.sha256,)
+        ).fetchone() == (0,)
+        recipients = [
+            r[0]
+            for r in conn.execute(
+                "SELECT recipient FROM outbound.sent "
+                "UNION ALL SELECT recipient FROM outbound.failed"
+            )
+        ]
         errors = [r[0] for r in conn.execute("SELECT error FROM outbound.failed")]
     recorded = outbound_text(store)
     for clear in (EMAIL, PHONE, EMAIL.split("@")[0], ZALO.split(":")[1]):
@@ -230,4 +276,34 @@ def test_erasure_deletes_the_photo_the_zalo_follower_and_every_address_in_outbou
     assert recipients and all(r.startswith("ah1:") for r in recipients)
     assert errors == [ERASED_ERROR]
     assert store.vault.reveal(received.contact_zalo).erased
-    assert store.erase(case.tracking_code) == 1  # again: cleanups re-run, nothing recorded
+    assert store.erase(reference, by) == 1  # again: cleanups re-run, nothing recorded
+    [record] = store.erasures()
+    assert (record.subject_id, record.case_id) == (sub.submission_id, case.id)
+    assert (record.tracking_code, record.actor_role) == (case.tracking_code, "admin")
+    assert (record.reason, record.legal_basis) == ("Đơn yêu cầu xoá số 12/2026",
+                                                   "NĐ 13/2023 Điều 16")  # fmt: skip
+    assert audit_main(["audit", "checkpoint"], store.settings) == 0
+    assert chain_heads(store.db)["privacy"] == 1
+    assert audit_main(["audit", "verify", "--quiet"], store.settings) == 0
+
+
+def test_a_subject_that_opened_no_case_loses_its_key_only(
+    store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bare rating: no case, no photo, no notifier record; the key and the record only."""
+    rating = submission(description="", category=None)
+    store.app.record_submissions([rating])
+    assert next(iter(store.app.events.get(case_id_for(rating.submission_id))), None) is None
+    sealed = store.vault.sealer([rating.submission_id])(rating.submission_id, PHONE)
+    assert store.erase(str(rating.submission_id), "--subject") == 0
+    assert "opened no case" in capsys.readouterr().out
+    assert store.vault.reveal(sealed).erased
+    assert store.erase(str(rating.submission_id), "--subject") == 1
+    [record] = store.erasures()
+    assert (record.subject_id, record.case_id, record.tracking_code) == (
+        rating.submission_id, None, "")  # fmt: skip
+    assert store.erase("not-a-uuid", "--subject") == 2
+    assert audit_main(["audit", "checkpoint"], store.settings) == 0
+    assert chain_heads(store.db)["privacy"] == 1
+    code, out = verify(store.settings, capsys)
+    assert code == 0 and "privacy: 1 events" in out, out

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import UTC, datetime
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -13,7 +14,8 @@ from feedback_core.cases import Case
 from feedback_core.identity import case_id_for
 from feedback_core.intake import Channel, IntakeSubmission
 from feedback_core.privacy import InMemoryKeyStore, PersonalDataVault, is_sealed
-from feedback_core.privacy.erasures import ErasureLog, ErasureRefused
+from feedback_core.privacy.erasures import ErasureLog, ErasureRefused, ErasureRequest
+from feedback_core.privacy.requests import erase_subject
 from feedback_core.privacy.sealing import seal, unseal
 from feedback_core.privacy.vault import reveal_text
 
@@ -88,13 +90,43 @@ def test_erasure_is_recorded_and_needs_a_basis() -> None:
     v, log, subject = vault(), ErasureLog(env=POPO), uuid4()
     sealed = v.sealer([subject])(subject, "0912345678")
     with pytest.raises(ErasureRefused):
-        log.erase(v, subject_id=subject, case_id=None, tracking_code="", actor="a",
-                  actor_role="admin", reason="yêu cầu", legal_basis=" ", at=NOW)
+        log.erase(v, ErasureRequest("a", "admin", "yêu cầu", " ", NOW), subject_id=subject)
     assert v.reveal(sealed).text == "0912345678"
-    log.erase(v, subject_id=subject, case_id=None, tracking_code="ABC", actor="quantri",
-              actor_role="admin", reason="Công dân yêu cầu", legal_basis="NĐ 13/2023 Điều 16",
-              at=NOW)
+    log.erase(v, ErasureRequest("quantri", "admin", " Công dân yêu cầu", "NĐ 13/2023 Điều 16", NOW),
+              subject_id=subject, tracking_code="ABC")  # fmt: skip
     assert v.reveal(sealed).erased
     [record] = list(log.erasures())
     assert (record.actor, record.legal_basis) == ("quantri", "NĐ 13/2023 Điều 16")
+    assert (record.reason, record.tracking_code, record.case_id) == (
+        "Công dân yêu cầu",
+        "ABC",
+        None,
+    )
     assert "0912345678" not in repr(vars(record))
+
+
+def test_a_subject_that_opened_a_case_is_erased_as_the_case() -> None:
+    v, log = vault(), ErasureLog(env=POPO)
+    app = CasesApplication(env=POPO, personal_data=v)
+    complaint, bare = submission(), replace(submission(), description="", category=None)
+    app.record_submissions([complaint, bare])
+    cleared: list[UUID] = []
+    request = ErasureRequest("quantri", "admin", "Đơn 3/2026", "NĐ 13/2023 Điều 16", NOW)
+
+    done = erase_subject(app.events, v, log, complaint.submission_id, request,
+                         [lambda case: cleared.append(case.case_id)])  # fmt: skip
+    case_id = case_id_for(complaint.submission_id)
+    assert done.case is not None and done.case.case_id == case_id and done.erased_now
+    assert cleared == [case_id]
+    received = next(iter(app.events.get(case_id)))
+    assert isinstance(received, Case.Received) and v.reveal(received.contact_phone).erased
+
+    rating_only = erase_subject(app.events, v, log, bare.submission_id, request,
+                                [lambda case: cleared.append(case.case_id)])  # fmt: skip
+    assert rating_only.case is None and rating_only.erased_now and cleared == [case_id]
+    again = erase_subject(app.events, v, log, complaint.submission_id, request)
+    assert not again.erased_now and again.case is not None
+    records = list(log.erasures())
+    assert [(r.subject_id, r.case_id) for r in records] == [
+        (complaint.submission_id, case_id), (bare.submission_id, None)]  # fmt: skip
+    assert records[0].tracking_code == received.tracking_code

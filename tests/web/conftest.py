@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import date
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -83,6 +84,19 @@ def services(
     queries: FakeQueries,
     health: FakeHealth,
 ) -> WebServices:
+    return doubled_services(settings, organisation, publisher, queries, health)
+
+
+def doubled_services(  # noqa: PLR0913
+    settings: Settings,
+    organisation: Organisation,
+    publisher: RecordingPublisher,
+    queries: Any,
+    health: FakeHealth,
+    **parts: Any,
+) -> WebServices:
+    """The web's services on a fixed clock with the demo QR codes and the given doubles;
+    ``parts`` adds what a test wires in (a desk, ...)."""
     return WebServices(
         settings=settings,
         organisation=organisation,
@@ -91,13 +105,20 @@ def services(
         health=health,
         clock=lambda: NOW,
         **with_qr_codes(settings),
+        **parts,
     )
+
+
+def client_of(services: WebServices) -> Iterator[TestClient]:
+    """A test client of the whole app on ``services`` (redirects not followed); a fixture
+    yields from it."""
+    with TestClient(create_app(services), follow_redirects=False) as test_client:
+        yield test_client
 
 
 @pytest.fixture
 def client(services: WebServices) -> Iterator[TestClient]:
-    with TestClient(create_app(services), follow_redirects=False) as test_client:
-        yield test_client
+    yield from client_of(services)
 
 
 @pytest.fixture
@@ -139,22 +160,13 @@ def desk_services(
     store_queries: StoreQueries,
     health: FakeHealth,
 ) -> WebServices:
-    return WebServices(
-        settings=settings,
-        organisation=organisation,
-        publisher=publisher,
-        queries=store_queries,
-        health=health,
-        clock=lambda: NOW,
-        desk=make_desk(store, organisation),
-        **with_qr_codes(settings),
-    )
+    return doubled_services(settings, organisation, publisher, store_queries, health,
+                            desk=make_desk(store, organisation))  # fmt: skip
 
 
 @pytest.fixture
 def desk_client(desk_services: WebServices) -> Iterator[TestClient]:
-    with TestClient(create_app(desk_services), follow_redirects=False) as test_client:
-        yield test_client
+    yield from client_of(desk_services)
 
 
 # --- the organisation and the calendar, event-sourced in memory ----------------------------
@@ -268,5 +280,4 @@ def org_services(
 
 @pytest.fixture
 def org_client(org_services: WebServices) -> Iterator[TestClient]:
-    with TestClient(create_app(org_services), follow_redirects=False) as test_client:
-        yield test_client
+    yield from client_of(org_services)

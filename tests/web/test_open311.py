@@ -26,9 +26,8 @@ from feedback_core.intake import Channel, ComplaintCategory
 from feedback_core.organisation import Organisation
 from feedback_core.settings import Settings
 from projections.open311_queries import CLOSED_STATES, RequestQuery, ServiceRequestRow
-from tests.support.qr import with_qr_codes
+from tests.web.conftest import client_of, doubled_services
 from tests.web.web_doubles import NOW, FakeHealth, FakeQueries, RecordingPublisher
-from web.app import create_app
 from web.open311 import BASE_PATH, DEMO_API_KEY, open311_routes
 from web.services import WebServices
 
@@ -124,21 +123,13 @@ def open311_services(
     reader: FakeOpen311Queries,
     health: FakeHealth,
 ) -> WebServices:
-    return WebServices(
-        settings=settings,
-        organisation=organisation,
-        publisher=publisher,
-        queries=reader,
-        health=health,
-        clock=lambda: NOW,
-        **with_qr_codes(settings),  # print_welcome prints a counter's QR URL
-    )
+    # with the demo QR codes: print_welcome prints a counter's QR URL
+    return doubled_services(settings, organisation, publisher, reader, health)
 
 
 @pytest.fixture
 def api(open311_services: WebServices) -> Iterator[TestClient]:
-    with TestClient(create_app(open311_services), follow_redirects=False) as test_client:
-        yield test_client
+    yield from client_of(open311_services)
 
 
 @pytest.fixture
