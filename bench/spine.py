@@ -3,10 +3,12 @@
 ``python -m bench.spine`` (``make bench``) measures, in one run and on the same machine:
 
 a. raw Kafka consume: a bare ``AIOKafkaConsumer`` reading the pre-produced intake messages;
-b. plain batched save: ``CasesApplication.save(*aggregates)``, 500 submissions per call;
+b. plain batched save: ``CasesApplication.save(*aggregates)``, 500 submissions per call,
+   through the library's own ``PostgresApplicationRecorder`` (the raw engine);
+b'. the same save through the platform's recorder (``CopyApplicationRecorder``, binary COPY);
 c. the consumer path: the real intake consumer (``build_intake_broker``) from a pre-filled
-   topic into a fresh event store, timed from ``broker.start()`` until the store holds every
-   event; batch sizes 500 and 2000;
+   topic into a fresh event store (the platform's recorder, as ``feedback consume`` runs),
+   timed from ``broker.start()`` until the store holds every event; batch sizes 500 and 2000;
 d. projection rebuild: ``rebuild_into`` (the batched runner) over the log written by (b);
 e. the library's per-event ``ProjectionRunner`` (``projections.library_baseline``) over the
    first events of the same log.
@@ -270,12 +272,18 @@ class OpenCases:
         self.calendar.close()
 
 
-def open_cases(db: Database, app_class: type[CasesApplication] = CasesApplication) -> OpenCases:
+def open_cases(
+    db: Database,
+    app_class: type[CasesApplication] = CasesApplication,
+    copy_recorder: bool = True,
+) -> OpenCases:
     """Wired as ``feedback_cli.services.open_core`` wires it: the calendar in force comes from
-    the CalendarApplication on the same database (cached until its log moves)."""
+    the CalendarApplication on the same database (cached until its log moves).
+    ``copy_recorder=False``: the library's own recorder instead of the platform's."""
     calendar = open_calendar_application(db)
     try:
-        app = app_class(env=db.eventsourcing_env(), calendar=calendar.calendar)
+        env = db.eventsourcing_env(copy_recorder=copy_recorder)
+        app = app_class(env=env, calendar=calendar.calendar)
     except BaseException:
         calendar.close()
         raise
@@ -287,11 +295,15 @@ class SaveRun:
     seconds: float
     build_seconds: float
     cases: OpenCases
+    cpu_seconds: float  # this process's CPU time during the saves (all threads)
 
 
-def plain_save(db: Database, workload: Workload, chunk: int = SAVE_CHUNK) -> SaveRun:
-    """save(*aggregates) per ``chunk`` submissions; the aggregates are built beforehand."""
-    cases = open_cases(db)
+def plain_save(
+    db: Database, workload: Workload, chunk: int = SAVE_CHUNK, copy_recorder: bool = False
+) -> SaveRun:
+    """save(*aggregates) per ``chunk`` submissions; the aggregates are built beforehand.
+    The library's own recorder unless ``copy_recorder`` (figure b')."""
+    cases = open_cases(db, copy_recorder=copy_recorder)
     app = cases.app
     began = time.perf_counter()
     subs = workload.submissions
@@ -302,14 +314,15 @@ def plain_save(db: Database, workload: Workload, chunk: int = SAVE_CHUNK) -> Sav
         batches.append([agg for sub in chunk_subs for agg in aggregates_for(sub, calendar)])
     build_seconds = time.perf_counter() - began
     checkpoint(db)
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     for aggregates in batches:
         app.save(*aggregates)
     seconds = time.perf_counter() - began
+    cpu_seconds = time.process_time() - cpu_began
     stored = app.recorder.max_notification_id()
     if stored != workload.events:
         raise RuntimeError(f"plain save stored {stored} events, expected {workload.events}")
-    return SaveRun(seconds, build_seconds, cases)
+    return SaveRun(seconds, build_seconds, cases, cpu_seconds)
 
 
 # --- c. the consumer path ----------------------------------------------------------------
@@ -353,6 +366,7 @@ class TimedCasesApplication(CasesApplication):
 @dataclass
 class ConsumerRun:
     seconds: float  # broker.start() → the store holds every event
+    cpu_seconds: float  # this process's CPU time in that span (all threads)
     startup: float  # broker.start() → the first batch reaches the store
     store_seconds: float  # inside record_submissions (worker thread)
     save_seconds: float  # of which inside Application.save
@@ -387,7 +401,7 @@ async def consumer_path(
         if profilers is not None:
             app.profiler = profilers[1]
             profilers[0].enable()
-        began = time.perf_counter()
+        began, cpu_began = time.perf_counter(), time.process_time()
         await broker.start()
         try:
             stored = 0
@@ -399,7 +413,7 @@ async def consumer_path(
                     app.recorder.max_notification_id
                 )
                 stored = last or 0
-            ended = time.perf_counter()
+            ended, cpu_ended = time.perf_counter(), time.process_time()
         finally:
             if profilers is not None:
                 profilers[0].disable()
@@ -411,6 +425,7 @@ async def consumer_path(
         raise RuntimeError(f"consumer stored {stored} events, expected {workload.events}")
     return ConsumerRun(
         seconds=ended - began,
+        cpu_seconds=cpu_ended - cpu_began,
         startup=calls[0].began - began,
         store_seconds=sum(c.ended - c.began for c in calls),
         save_seconds=app.save_seconds,
@@ -499,8 +514,19 @@ def one_repetition(
         cases_b = run.cases
         timed_step(f"b. plain save {workload.events:,} events")(run.seconds)
         figures.add("b", workload.events / run.seconds)
+        figures.add("b_cpu", workload.events / run.cpu_seconds)
         figures.add("b_build", workload.events / run.build_seconds)
         figures.add("b_plus", workload.events / (run.seconds + run.build_seconds))
+
+        db_copy = res.database("savecopy")
+        try:
+            copy_run = plain_save(db_copy, workload, copy_recorder=True)
+            copy_run.cases.close()
+        finally:
+            res.drop_database(db_copy.dbname)
+        timed_step("b'. same, platform recorder (COPY)")(copy_run.seconds)
+        figures.add("b_copy", workload.events / copy_run.seconds)
+        figures.add("b_copy_cpu", workload.events / copy_run.cpu_seconds)
 
         for size in batch_sizes:
             topic_c = res.topic(f"c{size}")
@@ -524,6 +550,7 @@ def one_repetition(
             figures.add(f"c{size}_startup", crun.startup)
             figures.add(f"c{size}_store_share", crun.store_seconds / crun.steady)
             figures.add(f"c{size}_batch", crun.mean_batch)
+            figures.add(f"c{size}_cpu", workload.events / crun.cpu_seconds)
 
         seconds = rebuild(cases_b.app, db_b, workload.events)
         timed_step(f"d. rebuild {workload.events:,} events")(seconds)
@@ -581,10 +608,13 @@ def print_report(
     row(f"b. plain batched save ({SAVE_CHUNK} submissions/save)", "b", "events/s", "raw engine")
     row("   b + building the aggregates beforehand", "b_plus", "events/s",
         f"{figures.ratio('b_plus', 'b'):.2f} × b")
+    row("b'. the same save, platform recorder (binary COPY)", "b_copy", "events/s",
+        f"{figures.ratio('b_copy', 'b'):.2f} × b")
     for size in batch_sizes:
         key = f"c{size}"
         against = (
-            f"{figures.ratio(key, 'b'):.2f} × b, {figures.ratio(key, 'b_plus'):.2f} × b+build; "
+            f"{figures.ratio(key, 'b'):.2f} × b, {figures.ratio(key, 'b_copy'):.2f} × b', "
+            f"{figures.ratio(key, 'b_plus'):.2f} × b+build; "
             f"msgs/s {figures.ratio(f'{key}_msgs', 'a'):.3f} × a"
         )
         row(f"c. consumer path, batch {size}, start to end", key, "events/s", against)
@@ -613,6 +643,13 @@ def print_report(
     say()
     say(f"Building the aggregates (aggregates_for, CPU only, not in b): "
         f"{figures.median('b_build'):,.0f} events/s.")
+    consumers = ", ".join(
+        f"c (batch {size}) {figures.median(f'c{size}_cpu'):,.0f}" for size in batch_sizes
+    )
+    say(f"Events per CPU-second of this process (all its threads; PostgreSQL's and Kafka's "
+        f"own CPU not counted; moved far less by other load than the rates): "
+        f"b {figures.median('b_cpu'):,.0f}, b' {figures.median('b_copy_cpu'):,.0f}, "
+        f"{consumers}.")
     for size in batch_sizes:
         say(
             f"Consumer batch {size}: start-up {figures.median(f'c{size}_startup'):.2f} s, "
@@ -652,6 +689,8 @@ def record_figures(figures: Figures, best: int) -> None:
     record("spine", [
         Figure("raw Kafka consume (aiokafka)", figures.median("a"), "msgs/s"),
         Figure("plain batched Application.save", figures.median("b"), "events/s"),
+        Figure("plain batched save, platform recorder (binary COPY)", figures.median("b_copy"),
+               "events/s", "plain batched Application.save", figures.median("b")),
         Figure(f"consumer → event store (batch {best})", figures.median(f"c{best}"),
                "events/s", "plain batched Application.save", figures.median("b"),
                ">=", GOAL_CONSUMER_EVENTS_PER_S),

@@ -16,6 +16,7 @@ from psycopg.conninfo import make_conninfo
 
 from feedback_core.application import CasesApplication
 from feedback_core.backoff import Backoff
+from feedback_core.copy_recorder import APPLICATION_RECORDER_TOPIC as COPY_RECORDER_TOPIC
 from feedback_core.legal_clock import BusinessCalendar
 from feedback_core.privacy.postgres import open_vault
 from feedback_core.privacy.vault import PersonalDataVault
@@ -56,8 +57,14 @@ class Database:
         auth = self.user + (f":{self.password}" if self.password else "")
         return f"postgresql://{auth}@{self.host}:{self.port}/{self.dbname}"
 
-    def eventsourcing_env(self, pool_size: int = 5) -> dict[str, str]:
-        return {
+    def eventsourcing_env(
+        self, pool_size: int = 5, *, copy_recorder: bool = True
+    ) -> dict[str, str]:
+        """The library's settings for an application on this database. Every application
+        writes through ``CopyApplicationRecorder`` (the library's recorder with binary COPY
+        inserts, same tables and guarantees: feedback_core/copy_recorder.py);
+        ``copy_recorder=False`` keeps the library's own (the benchmark's raw engine)."""
+        env = {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_HOST": self.host,
             "POSTGRES_PORT": str(self.port),
@@ -73,6 +80,9 @@ class Database:
             "POSTGRES_CONNECT_TIMEOUT": str(EVENT_STORE_CONNECT_TIMEOUT_S),
             "CREATE_TABLE": "y",
         }
+        if copy_recorder:
+            env["APPLICATION_RECORDER_TOPIC"] = COPY_RECORDER_TOPIC
+        return env
 
 
 CONNECT_TIMEOUT_S = 5  # our own connections and pools (no retry around them)
