@@ -1,9 +1,10 @@
 """The soak: a steady rate through the HTTP intake for a long time, memory sampled.
 
 The platform runs as processes (web, consumer, projection runner; ``bench.processes``);
-an asyncio httpx client POSTs QR forms at ``--rate`` per second (open loop, at most
-``--in-flight`` requests outstanding: when the platform cannot keep up, the sends it
-could not start are counted as skipped, never queued without bound). Every 10 s the
+a lean asyncio client (``bench.http_client``) POSTs QR forms at ``--rate`` per second
+(open loop, at most ``--in-flight`` requests outstanding: when the platform cannot keep
+up, the sends it could not start are counted as skipped, never queued without bound).
+Every 10 s the
 RSS of each process is sampled. Memory is called flat when the least-squares slope over
 the last two thirds of the run (the warm-up left out) stays under ``--flat-mb-per-hour``.
 At the end every accepted submission must be in the store.
@@ -20,8 +21,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-import httpx
-
+from bench.http_client import HttpClient
 from bench.intake_http import HttpCitizens, stored_ratings, wait_drained
 from bench.processes import platform_processes
 from bench.results import Figure, record
@@ -39,9 +39,8 @@ class SoakCounts:
 
 async def steady_load(base_url: str, tokens: list[str], rate: float, seconds: float,
                       in_flight: int, counts: SoakCounts) -> HttpCitizens:
-    limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
-    async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
-        citizens = HttpCitizens(client, tokens, in_flight)
+    async with HttpClient(base_url, in_flight, timeout_s=30) as client:
+        citizens = HttpCitizens(client, tokens)
         slots = asyncio.Semaphore(in_flight)
         tasks: set[asyncio.Task[None]] = set()
 

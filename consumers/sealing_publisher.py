@@ -12,7 +12,7 @@ import anyio
 
 from consumers.publisher import IntakePublisher
 from feedback_core.intake import IntakeSubmission
-from feedback_core.privacy.submissions import seal_submission
+from feedback_core.privacy.submissions import has_clear_contact, seal_submission
 from feedback_core.privacy.vault import PersonalDataVault
 
 
@@ -25,8 +25,9 @@ class SealingIntakePublisher:
         await self.inner.start()
 
     async def publish(self, submission: IntakeSubmission) -> None:
-        sealed = await anyio.to_thread.run_sync(seal_submission, self.vault, submission)
-        await self.inner.publish(sealed)
+        if has_clear_contact(submission):  # most carry none: no worker-thread hop for them
+            submission = await anyio.to_thread.run_sync(seal_submission, self.vault, submission)
+        await self.inner.publish(submission)
 
     async def stop(self) -> None:
         await self.inner.stop()

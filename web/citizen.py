@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections.abc import Callable, Sequence
@@ -46,6 +47,7 @@ from web.rate_limit import SubmissionLimits
 from web.rendering import Renderer
 from web.services import WebServices
 from web.timeline import describe
+from web.url_encoded import form_of
 
 log = logging.getLogger(__name__)
 
@@ -223,8 +225,8 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
 
     async def published(submission: IntakeSubmission) -> bool:
         """True once the intake log acknowledged it; on failure the citizen is asked to retry."""
-        try:
-            with anyio.fail_after(PUBLISH_TIMEOUT_SECONDS):
+        try:  # asyncio's timeout: cheaper per POST than anyio's cancel scope
+            async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
                 await services.publisher.publish(submission)
         except Exception:
             log.exception("publishing submission %s failed", submission.submission_id)
@@ -273,7 +275,7 @@ def citizen_routes(services: WebServices, renderer: Renderer) -> APIRouter:
             return place
         if _too_large(request, MAX_QR_UPLOAD_BYTES):
             return error_page(renderer, request, 413)
-        raw = await request.form()
+        raw = await form_of(request)  # a plain form without Starlette's slower parser
         form = QrForm.from_mapping(raw)
         upload = await _upload(raw.get("photo")) if services.photos is not None else b""
         again = bool(upload)  # any page but the confirmation asks for the photo again
