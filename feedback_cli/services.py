@@ -42,7 +42,7 @@ from feedback_core.store import (
     open_cases_application,
     wait_for_database,
 )
-from projections.as_of import daily_preparation
+from projections.as_of import daily_verification
 from projections.case_views import CaseViews
 from projections.figures_runner import figures_beside
 from projections.queries import ViewQueries
@@ -94,7 +94,7 @@ def projection_thread(settings: Settings, core: Core) -> Iterator[BatchedProject
     try:
         with (
             figures_beside(core.app, core.db.conninfo, settings.views_schema),
-            daily_preparation(core.app, core.db.conninfo),  # as-of views of yesterday
+            daily_verification(core.app, core.db.conninfo),  # yesterday checked by replay
         ):
             yield runner
     finally:
@@ -265,7 +265,7 @@ def run_projections(settings: Settings) -> None:
         try:
             with (
                 figures_beside(core.app, core.db.conninfo, settings.views_schema),
-                daily_preparation(core.app, core.db.conninfo),  # as-of views of yesterday
+                daily_verification(core.app, core.db.conninfo),  # yesterday checked by replay
             ):
                 runner.run_forever()
         finally:

@@ -467,8 +467,6 @@ def daily_verification(app: Application[Any], conninfo: str) -> Iterator[DailyVe
         thread.join(timeout=5)
 
 
-daily_preparation = daily_verification  # the name feedback_cli.services still imports
-
 
 def stand_in_indexes(
     conn: psycopg.Connection[Any], schema: str, skipped: Mapping[str, str]
