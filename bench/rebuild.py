@@ -14,7 +14,9 @@ e. the library's ``ProjectionRunner`` (one transaction per event) over the first
 
 ``--before`` also times, once, the batched runner's page-by-page replay (the rebuild path
 before the bulk one). Figures are medians; the ratio is the median of the per-repetition
-ratios. The database is dropped at the end. See docs/benchmarks.md.
+ratios; each step of the bulk path (read + decode + fold, COPY, keys, indexes, ANALYZE) is
+printed as the median of its seconds. The database is dropped at the end. See
+docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -55,13 +57,25 @@ from projections.runner import BatchedProjectionRunner
 
 
 def timed(label: str, db: Database, run: Callable[[], object]) -> float:
-    """Seconds of ``run()``, after a CHECKPOINT so it does not pay for the previous step."""
+    """Seconds of ``run()``, after a CHECKPOINT so it does not pay for the previous step;
+    the CPU seconds of this process beside them (on a loaded machine the wall clock also
+    counts the time other processes had the cores)."""
     checkpoint(db)
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     run()
     seconds = time.perf_counter() - began
-    say(f"    {label:<40} {seconds:8.2f} s")
+    say(
+        f"    {label:<40} {seconds:8.2f} s  (this process's CPU "
+        f"{time.process_time() - cpu:.2f} s; load {os.getloadavg()[0]:.1f})"
+    )
     return seconds
+
+
+def say_phases(label: str, runs: list[dict[str, float]]) -> None:
+    """The median seconds of each step of the bulk path over the repetitions."""
+    say(f"  {label}, median seconds per step:")
+    for name in runs[0]:
+        say(f"    {name:<38} {statistics.median(run.get(name, 0.0) for run in runs):8.2f}")
 
 
 def page_by_page(app: Any, db: Database, schema: str) -> int:
@@ -136,19 +150,26 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0915 (a script, 
         events = app.recorder.max_notification_id() or 0
         figures = figures_projection(app)
         rates: dict[str, list[float]] = {"r": [], "f": [], "e": []}
+        phases: dict[str, list[dict[str, float]]] = {"r": [], "f": []}
         applied: list[int] = []  # events the library runner applied, per repetition
         for rep in range(1, args.repeat + 1):
             say(f"  repetition {rep}")
+            phases["r"].append({})
             seconds = timed(
                 f"r. rebuild case views, {events:,} events",
                 db,
-                lambda: rebuild_into(app, db.conninfo, CaseViews(), "bench_rebuild"),
+                lambda: rebuild_into(
+                    app, db.conninfo, CaseViews(), "bench_rebuild", phases["r"][-1]
+                ),
             )
             rates["r"].append(events / seconds)
+            phases["f"].append({})
             seconds = timed(
                 "f. rebuild case views + figures",
                 db,
-                lambda: rebuild_all_into(app, db.conninfo, [CaseViews(), figures], "bench_rebuild"),
+                lambda: rebuild_all_into(
+                    app, db.conninfo, [CaseViews(), figures], "bench_rebuild", phases["f"][-1]
+                ),
             )
             rates["f"].append(events / seconds)
             schema = f"bench_library_{rep}"
@@ -172,6 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0915 (a script, 
             profiler = cProfile.Profile()
             profiler.runcall(rebuild_into, app, db.conninfo, CaseViews(), "bench_rebuild")
             print_profile("case-views rebuild", profiler, 25)
+        say_phases("r. case views", phases["r"])
+        say_phases("f. case views + figures", phases["f"])
         report(events, rates, before, record=not args.no_record)
         stored.cases.close()
     finally:

@@ -7,22 +7,29 @@ meanwhile is applied again from the new one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import gc
+import threading
+import time
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from queue import Full, Queue
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import psycopg
 from eventsourcing.application import Application
-from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
 
+from projections.bulk_decode import BulkDecoder
 from projections.runner import BatchedProjectionRunner, ViewProjection
 from projections.views import TABLES, create_view_indexes, create_views
 
 SAMPLE_ROWS = 5  # differing rows shown per table and side
 REBUILD_LOCK = 0x7265_6275  # advisory lock held by the one rebuild-and-compare at a time
 BULK_PAGE_SIZE = 20_000  # notifications read and decoded per query in a bulk replay
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -35,21 +42,30 @@ class TableDifference:
 
 
 def rebuild_into(
-    app: Application[Any], conninfo: str, projection: ViewProjection, schema: str
+    app: Application[Any],
+    conninfo: str,
+    projection: ViewProjection,
+    schema: str,
+    phases: dict[str, float] | None = None,
 ) -> int:
     """Drop ``schema``, replay the whole log into it; returns the events applied."""
-    return rebuild_all_into(app, conninfo, [projection], schema)
+    return rebuild_all_into(app, conninfo, [projection], schema, phases)
 
 
 def rebuild_all_into(
-    app: Application[Any], conninfo: str, projections: Sequence[ViewProjection], schema: str
+    app: Application[Any],
+    conninfo: str,
+    projections: Sequence[ViewProjection],
+    schema: str,
+    phases: dict[str, float] | None = None,
 ) -> int:
     """Drop ``schema`` and replay the whole log into it through every one of
-    ``projections``, reading and decoding it once; returns the events applied."""
+    ``projections``, reading and decoding it once; returns the events applied.
+    ``phases`` receives the seconds of each step of the bulk path (``bulk_replay``)."""
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
     if all(isinstance(p, BulkProjection) for p in projections):
-        return bulk_replay(app, conninfo, projections, schema)  # type: ignore[arg-type]
+        return bulk_replay(app, conninfo, projections, schema, phases=phases)  # type: ignore[arg-type]
     return max((replay_into(app, conninfo, p, schema) for p in projections), default=0)
 
 
@@ -90,44 +106,143 @@ def bulk_replay(
     projections: Sequence[BulkProjection],
     schema: str,
     page_size: int = BULK_PAGE_SIZE,
+    phases: dict[str, float] | None = None,
 ) -> int:
     """Read the log once in large pages, fold it through every projection in memory, then
     in one transaction: the tables without their secondary indexes, COPY, the indexes, the
     positions. Nobody reads ``schema`` before the swap, and an interrupted rebuild leaves
-    nothing committed (the next one starts by dropping the schema). Returns the events."""
+    nothing committed (the next one starts by dropping the schema). Returns the events.
+
+    Where the time goes (docs/benchmarks.md, "The rebuild's bulk path"): the next page is
+    read by a thread while this one is decoded (``BulkDecoder``, not the library's mapper)
+    and folded; the cyclic garbage collector is paused meanwhile (the fold holds millions
+    of young objects, and every collection walked them all: a third of the time); the
+    tables are loaded with binary COPY before their primary and unique keys are added, so
+    each key is built by one sort. ``phases``, when given, receives the seconds of each
+    step."""
+    timer = _Timer(phases)
     loaders = [p.bulk_loader() for p in projections]
+    decode = BulkDecoder(app.mapper).decode
     position = count = 0
-    for last_id, stored in read_log(app, conninfo, page_size):
-        events = [app.mapper.to_domain_event(s) for s in stored]
-        for loader in loaders:
-            loader.add(events)
-        position = last_id
-        count += len(stored)
-    with psycopg.connect(conninfo) as conn:
-        conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        create_views(conn, schema, indexes=False)
-        for loader in loaders:
-            loader.write(conn, schema)
-        create_view_indexes(conn, schema)
-        if count:
-            for projection in projections:
-                conn.execute(
-                    sql.SQL(
-                        "INSERT INTO {}.projection_position VALUES (%s, %s) "
-                        "ON CONFLICT (projection) DO UPDATE SET notification_id = %s"
-                    ).format(sql.Identifier(schema)),
-                    (projection.name, position, position),
-                )
+    with collector_paused():
+        for last_id, rows in prefetched(read_rows(app, conninfo, page_size)):
+            events = [decode(*row) for row in rows]
+            for loader in loaders:
+                loader.add(events)
+            position = last_id
+            count += len(rows)
+        timer.lap("read, decode, fold")
+        with psycopg.connect(conninfo) as conn:
+            conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            create_views(conn, schema, indexes=False)
+            keys = drop_keys(conn, schema)
+            timer.lap("tables")
+            for loader in loaders:
+                loader.write(conn, schema)
+                timer.lap(f"copy {type(loader).__name__}")
+            add_keys(conn, keys)
+            timer.lap("primary and unique keys")
+            create_view_indexes(conn, schema)
+            timer.lap("indexes")
+            if count:
+                for projection in projections:
+                    conn.execute(
+                        sql.SQL(
+                            "INSERT INTO {}.projection_position VALUES (%s, %s) "
+                            "ON CONFLICT (projection) DO UPDATE SET notification_id = %s"
+                        ).format(sql.Identifier(schema)),
+                        (projection.name, position, position),
+                    )
+            _analyze(conn, schema)
+            timer.lap("analyze")
+        timer.lap("commit")
     return count
 
 
-def read_log(
+class _Timer:
+    """Seconds between laps, into ``phases`` (nothing when it is None)."""
+
+    def __init__(self, phases: dict[str, float] | None) -> None:
+        self.phases = phases
+        self.began = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        if self.phases is not None:
+            now = time.perf_counter()
+            self.phases[name] = self.phases.get(name, 0.0) + now - self.began
+            self.began = now
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for the block (reference counting still frees
+    everything that is not in a cycle); back on after it if it was on. It is off for the
+    whole process: in the web, whose inspector page runs a rebuild in a thread, cycles made
+    meanwhile wait for the end of the rebuild (a minute at 1 M events) to be collected."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+Key = tuple[str, str, str]  # table (qualified), constraint name, definition
+
+
+def drop_keys(conn: psycopg.Connection[Any], schema: str) -> list[Key]:
+    """Drop the primary and unique keys of the tables of ``schema``, returning them for
+    ``add_keys``: loading rows into a table whose keys are built afterwards costs one sort
+    per key instead of a B-tree insertion per row (random UUIDs, the worst case)."""
+    keys = [
+        (str(table), str(name), str(definition))
+        for table, name, definition in conn.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+            "FROM pg_constraint WHERE connamespace = %s::regnamespace AND contype IN ('p', 'u') "
+            "ORDER BY conrelid, conname",
+            (sql.Identifier(schema).as_string(conn),),
+        )
+    ]
+    for table, name, _ in keys:
+        conn.execute(
+            sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+                sql.SQL(table), sql.Identifier(name)
+            )
+        )
+    return keys
+
+
+def add_keys(conn: psycopg.Connection[Any], keys: Sequence[Key]) -> None:
+    """Add the keys ``drop_keys`` dropped, under their names and definitions."""
+    for table, name, definition in keys:
+        conn.execute(
+            sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
+                sql.SQL(table), sql.Identifier(name), sql.SQL(definition)
+            )
+        )
+
+
+def _analyze(conn: psycopg.Connection[Any], schema: str) -> None:
+    """Planner statistics for the loaded tables, so the first queries after the swap do
+    not wait for autovacuum to find them."""
+    tables = conn.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY tablename", (schema,)
+    ).fetchall()
+    for (table,) in tables:
+        conn.execute(sql.SQL("ANALYZE {}.{}").format(sql.Identifier(schema), sql.Identifier(table)))
+
+
+Row = tuple[Any, int, str, bytes]  # originator id, originator version, topic, state
+
+
+def read_rows(
     app: Application[Any], conninfo: str, page_size: int = BULK_PAGE_SIZE
-) -> Iterator[tuple[int, list[StoredEvent]]]:
-    """The whole notification log in pages of (last notification id, stored events). On
-    PostgreSQL the events table is read directly, as tuples in binary format
-    (the recorder's ``select_notifications`` builds a dict per row, a tenth of the time of
-    a rebuild); other recorders are read through ``select_notifications``."""
+) -> Iterator[tuple[int, list[Row]]]:
+    """The whole notification log in pages of (last notification id, rows). On PostgreSQL
+    the events table is read directly, as tuples in binary format (the recorder's
+    ``select_notifications`` builds a dict and an object per row); other recorders are
+    read through ``select_notifications``."""
     recorder = app.recorder
     if not isinstance(recorder, PostgresApplicationRecorder):
         position = 0
@@ -135,19 +250,65 @@ def read_log(
             start=position, limit=page_size, inclusive_of_start=False
         ):
             position = page[-1].id
-            yield position, list(page)
+            yield (
+                position,
+                [(n.originator_id, n.originator_version, n.topic, n.state) for n in page],
+            )
         return
     query = sql.SQL(
         "SELECT notification_id, originator_id, originator_version, topic, state "
         "FROM {}.{} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
-    ).format(
-        sql.Identifier(recorder.datastore.schema), sql.Identifier(recorder.events_table_name)
-    )
+    ).format(sql.Identifier(recorder.datastore.schema), sql.Identifier(recorder.events_table_name))
     position = 0
     with psycopg.connect(conninfo, autocommit=True) as conn, conn.cursor(binary=True) as cur:
         while rows := cur.execute(query, (position, page_size)).fetchall():
             position = rows[-1][0]
-            yield position, [StoredEvent(r[1], r[2], r[3], r[4]) for r in rows]
+            yield position, [(r[1], r[2], r[3], r[4]) for r in rows]
+
+
+def prefetched(items: Iterator[_T], depth: int = 2) -> Generator[_T, None, None]:
+    """``items``, produced by a thread up to ``depth`` ahead: the next page is read (the
+    server works, psycopg waits without the GIL) while this one is decoded and folded."""
+    queue: Queue[tuple[bool, Any]] = Queue(maxsize=depth)
+    stopped = threading.Event()
+
+    def offer(entry: tuple[bool, Any]) -> bool:
+        """Put ``entry`` unless the consumer has stopped; whether it was put."""
+        while not stopped.is_set():
+            try:
+                queue.put(entry, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer((True, item)):
+                    return
+        except BaseException as error:  # handed to the consumer, raised there
+            offer((False, error))
+            return
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()  # the reader's connection, now rather than at collection
+        offer((False, None))
+
+    thread = threading.Thread(target=produce, name="rebuild-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, item = queue.get()
+            if not ok:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stopped.set()
+        thread.join()
 
 
 def _position(conninfo: str, schema: str, projection: BulkProjection) -> int:
@@ -158,8 +319,9 @@ def _position(conninfo: str, schema: str, projection: BulkProjection) -> int:
         if found is None or found[0] is None:
             return 0
         row = conn.execute(
-            sql.SQL("SELECT notification_id FROM {}.projection_position WHERE projection = %s")
-            .format(sql.Identifier(schema)),
+            sql.SQL(
+                "SELECT notification_id FROM {}.projection_position WHERE projection = %s"
+            ).format(sql.Identifier(schema)),
             (projection.name,),
         ).fetchone()
     return int(row[0]) if row else 0
@@ -195,8 +357,9 @@ def compare_schemas(
     return differences
 
 
-def _sample(conn: psycopg.Connection[Any], a: sql.Composable, b: sql.Composable
-            ) -> tuple[tuple[str, ...], ...]:
+def _sample(
+    conn: psycopg.Connection[Any], a: sql.Composable, b: sql.Composable
+) -> tuple[tuple[str, ...], ...]:
     query = sql.SQL("SELECT * FROM {} EXCEPT ALL SELECT * FROM {} LIMIT {}").format(
         a, b, sql.Literal(SAMPLE_ROWS)
     )
