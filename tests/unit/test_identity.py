@@ -97,3 +97,15 @@ def test_the_open311_id_is_not_the_tracking_code() -> None:
     assert UUID(public).version == 5
     assert normalise_tracking_code(public) == ""
     assert public != str(case_id_for(sid)) and public != str(sid)
+
+
+def _code_digit_by_digit(number: int) -> str:
+    """The definition: 12 base-32 digits of the low 60 bits, most significant first."""
+    digits = "".join(CROCKFORD[(number >> shift) & 31] for shift in range(55, -1, -5))
+    return f"{digits[:4]}-{digits[4:8]}-{digits[8:]}"
+
+
+@given(st.integers(min_value=0, max_value=2**64))
+def test_the_table_formatting_is_the_digit_by_digit_definition(number: int) -> None:
+    assert format_tracking_code(number) == _code_digit_by_digit(number)
+    assert format_tracking_code(number & (2**60 - 1)) == _code_digit_by_digit(number)
