@@ -117,3 +117,39 @@ def test_a_batch_sealed_at_the_edge_needs_no_key_lookup() -> None:
     assert all(is_sealed(v) for v in case.recipients[0] if v)
     kept: Case = app.repository.get(case_id_for(sealed_at_edge[0].submission_id))
     assert kept.recipients[0][0] == sealed_at_edge[0].contact_email
+
+
+def test_an_event_missing_or_with_an_unknown_field_is_refused() -> None:
+    from feedback_core.intake_service import _created_event, _Creation
+
+    sub = submission()
+    event = created_events_for(sub, BusinessCalendar())[1]
+    fields = {k: v for k, v in event.__dict__.items() if k not in HEADER}
+    shuffled = dict(reversed(fields.items()))  # any order in: the declared order out
+    again = _created_event(_Creation(Case, Case.Received, event.originator_id, shuffled))
+    assert list(vars(again)) == list(vars(event))
+    missing = {k: v for k, v in fields.items() if k != "contact_zalo"}
+    with pytest.raises(TypeError, match="contact_zalo"):
+        _created_event(_Creation(Case, Case.Received, event.originator_id, missing))
+    with pytest.raises(TypeError, match="colour"):
+        _created_event(_Creation(Case, Case.Received, event.originator_id, {**fields, "colour": 1}))
+
+
+class NotifiedCases(CasesApplication):
+    def __init__(self) -> None:
+        super().__init__(env=POPO)
+        self.notified: list[int] = []
+
+    def _notify(self, recordings: list[Any]) -> None:
+        self.notified.extend(r.notification.id for r in recordings)
+
+
+def test_save_events_is_save_without_the_protocol_checks() -> None:
+    app = NotifiedCases()
+    events = [
+        e for s in (submission(), submission()) for e in created_events_for(s, BusinessCalendar())
+    ]
+    recordings = app.save_events(events)
+    assert [r.domain_event for r in recordings] == events
+    assert [r.notification.id for r in recordings] == app.notified == [1, 2, 3, 4]
+    assert [n.id for n in app.notification_log.select(start=1, limit=10)] == [1, 2, 3, 4]
