@@ -13,6 +13,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 import anyio
 from aiokafka import ConsumerRecord
@@ -44,20 +45,32 @@ class ConsumerOptions:
 class DecodedBatch:
     submissions: list[IntakeSubmission] = field(default_factory=list)
     poison: list[tuple[ConsumerRecord[Any, Any], IntakeError]] = field(default_factory=list)
+    records: dict[UUID, ConsumerRecord[Any, Any]] = field(default_factory=dict)  # by submission
+
+    def refused(
+        self, rejected: Sequence[tuple[UUID, str]]
+    ) -> list[tuple[ConsumerRecord[Any, Any], str]]:
+        """The records of the submissions the store refused, with the store's reason."""
+        return [(self.records[sid], f"refused by the store: {why}") for sid, why in rejected]
 
 
 def decode_batch(records: Sequence[ConsumerRecord[Any, Any]]) -> DecodedBatch:
     batch = DecodedBatch()
     for record in records:
         try:
-            batch.submissions.append(from_json(record.value))
+            submission = from_json(record.value)
         except IntakeError as exc:
             batch.poison.append((record, exc))
+            continue
+        batch.submissions.append(submission)
+        batch.records[submission.submission_id] = record
     return batch
 
 
-async def send_to_dead_letters(broker: KafkaBroker, dlq_topic: str, batch: DecodedBatch) -> None:
-    for record, error in batch.poison:
+async def send_to_dead_letters(
+    broker: KafkaBroker, dlq_topic: str, poison: Sequence[tuple[ConsumerRecord[Any, Any], object]]
+) -> None:
+    for record, error in poison:
         await broker.publish(
             record.value,
             topic=dlq_topic,
@@ -119,11 +132,13 @@ async def handle_records(
     records: Sequence[ConsumerRecord[Any, Any]],
 ) -> RecordResult:
     batch = decode_batch(records)
-    await send_to_dead_letters(broker, options.dlq_topic, batch)
+    await send_to_dead_letters(broker, options.dlq_topic, batch.poison)
     result = await store_with_retry(app, batch.submissions)  # waits out a PostgreSQL restart
+    refused = batch.refused(result.rejected)
+    await send_to_dead_letters(broker, options.dlq_topic, refused)  # before the ack
     log.info(
         "intake batch: %d stored, %d duplicates, %d dead letters",
-        len(result.recorded), len(result.duplicates), len(batch.poison),
+        len(result.recorded), len(result.duplicates), len(batch.poison) + len(refused),
     )
     if options.crash_after_store:
         os._exit(17)  # fault injection for tests: die between the store's commit and ours

@@ -17,8 +17,8 @@ from aiokafka.errors import KafkaError
 
 from feedback_core.application import CasesApplication, RecordResult
 from feedback_core.backoff import Backoff
+from feedback_core.database_errors import DATABASE_OUTAGES
 from feedback_core.intake import IntakeSubmission
-from feedback_core.store import DATABASE_OUTAGES
 
 log = logging.getLogger(__name__)
 

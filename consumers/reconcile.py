@@ -16,7 +16,8 @@ the Case (``case_id_for``) when they complained, each with its version 1 stored.
   a second version 1 of an aggregate (primary key ``(originator_id, originator_version)``).
 - *conflicting*: the same id published again with other content: the first one counts.
 - *dead letters*: messages that do not decode, each of which the consumer must have put on
-  the DLQ topic (its ``source`` header is ``topic/partition/offset``).
+  the DLQ topic (its ``source`` header is ``topic/partition/offset``), and messages that
+  decode but that the store refused for good (also on the DLQ, with the store's reason).
 - *read models* (when the views schema exists): every Case stored is a row of
   ``case_queue`` and every stored submission a row of ``submission_status``, nothing more;
   a projection still behind the log explains absent rows (``behind``), nothing else does.
@@ -294,6 +295,7 @@ class Reconciliation:
         """The submissions of ``messages`` stored whole (those the views must show)."""
         absent = {m.message.submission.submission_id for m in self.missing
                   if m.message.submission is not None}
+        absent |= {m.submission.submission_id for m in self.dead_letters if m.submission}
         return sorted({m.submission.submission_id for m in messages
                        if m.submission is not None} - absent)
 
@@ -355,6 +357,7 @@ def compare(
     result = Reconciliation(topic, ranges, messages=len(messages))
     first: dict[UUID, IntakeMessage] = {}
     counts: dict[UUID, int] = {}
+    sources: dict[UUID, set[str]] = {}
     for m in sorted(messages, key=lambda m: (m.partition, m.offset)):
         if m.submission is None:
             result.dead_letters.append(m)
@@ -363,6 +366,7 @@ def compare(
             continue
         sid = m.submission.submission_id
         counts[sid] = counts.get(sid, 0) + 1
+        sources.setdefault(sid, set()).add(f"{topic}/{m.partition}/{m.offset}")
         if sid not in first:
             first[sid] = m
         elif m.submission != first[sid].submission:
@@ -375,7 +379,9 @@ def compare(
         ids = expected_aggregates(m.submission)
         expected.update(ids)
         absent = [i for i in ids if i not in stored]
-        if absent:
+        if absent and sources[m.submission.submission_id] & dead_letter_sources:
+            result.dead_letters.append(m)  # decoded, but refused by the store: dead-lettered
+        elif absent:
             lost = m.offset < committed.get(m.partition, -1)
             result.missing.append(Missing(m, absent, lost))
         else:
@@ -404,8 +410,9 @@ def reconcile(options: ReconcileOptions) -> Reconciliation:
     messages = decode(records)
     ids = sorted({i for m in messages if m.submission for i in expected_aggregates(m.submission)})
     stored = stored_aggregates(options.conninfo, ids, options.events_table)
-    has_poison = any(m.submission is None for m in messages)
-    sources = dead_letter_sources(options.bootstrap_servers, options.dlq_topic) if has_poison \
+    # The dead-letter topic explains poison and submissions the store refused: read it then.
+    unexplained = any(m.submission is None for m in messages) or any(i not in stored for i in ids)
+    sources = dead_letter_sources(options.bootstrap_servers, options.dlq_topic) if unexplained \
         else set()
     result = compare(
         options.topic,

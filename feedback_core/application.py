@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from uuid import UUID
 
@@ -11,6 +11,7 @@ from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
 
+from feedback_core.database_errors import DATABASE_OUTAGES
 from feedback_core.intake import IntakeSubmission
 from feedback_core.intake_service import created_events_for
 from feedback_core.legal_clock import BusinessCalendar
@@ -33,6 +34,9 @@ class DateAsISO(Transcoding):
 class RecordResult:
     recorded: list[UUID]
     duplicates: list[UUID]
+    # Submissions the store refuses for good (not an outage, not a duplicate), with the
+    # reason: the consumer dead-letters them rather than re-delivering its batch forever.
+    rejected: list[tuple[UUID, str]] = field(default_factory=list)
 
 
 class CasesApplication(Application[UUID]):
@@ -100,7 +104,9 @@ class CasesApplication(Application[UUID]):
         try:
             events = [e for sub in unique for e in created_events_for(sub, calendar, seal=seal)]
             self.save_events(events)
-        except IntegrityError:
+        except DATABASE_OUTAGES:
+            raise  # the caller waits and tries the batch again
+        except Exception:  # a duplicate, or a submission the store refuses: find which
             return self._record_one_by_one(unique, calendar, seal)
         return RecordResult(recorded=[sub.submission_id for sub in unique], duplicates=[])
 
@@ -110,14 +116,18 @@ class CasesApplication(Application[UUID]):
         calendar: BusinessCalendar,
         seal: Sealer | None,
     ) -> RecordResult:
-        # One submission per transaction, to tell the stored ones (IntegrityError) apart.
-        recorded: list[UUID] = []
-        duplicates: list[UUID] = []
+        # One submission per transaction, to tell the stored ones (IntegrityError) and the
+        # refused ones (any other error but an outage) apart.
+        result = RecordResult(recorded=[], duplicates=[])
         for sub in submissions:
             try:
                 self.save_events(created_events_for(sub, calendar, seal=seal))
             except IntegrityError:
-                duplicates.append(sub.submission_id)
+                result.duplicates.append(sub.submission_id)
+            except DATABASE_OUTAGES:
+                raise
+            except Exception as exc:
+                result.rejected.append((sub.submission_id, f"{type(exc).__name__}: {exc}"))
             else:
-                recorded.append(sub.submission_id)
-        return RecordResult(recorded=recorded, duplicates=duplicates)
+                result.recorded.append(sub.submission_id)
+        return result

@@ -10,13 +10,13 @@ from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
 
 import psycopg
-from eventsourcing import persistence
 from eventsourcing.application import Application
 from psycopg.conninfo import make_conninfo
 
 from feedback_core.application import CasesApplication
 from feedback_core.backoff import Backoff
 from feedback_core.copy_recorder import APPLICATION_RECORDER_TOPIC as COPY_RECORDER_TOPIC
+from feedback_core.database_errors import DATABASE_OUTAGES
 from feedback_core.legal_clock import BusinessCalendar
 from feedback_core.privacy.postgres import open_vault
 from feedback_core.privacy.vault import PersonalDataVault
@@ -87,16 +87,6 @@ class Database:
 
 CONNECT_TIMEOUT_S = 5  # our own connections and pools (no retry around them)
 EVENT_STORE_CONNECT_TIMEOUT_S = 1  # the library's pools (it retries 10 times)
-
-# The exceptions that mean "PostgreSQL is unreachable or restarting" (connection refused or
-# broken, the server shutting down, no pooled connection in time), raised by psycopg, its
-# pool (PoolTimeout is an OperationalError) and the eventsourcing library's recorders.
-DATABASE_OUTAGES: tuple[type[Exception], ...] = (
-    psycopg.OperationalError,
-    psycopg.InterfaceError,
-    persistence.OperationalError,
-    persistence.InterfaceError,
-)
 
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,8 @@ from eventsourcing.application import Application
 from psycopg import Cursor, sql
 
 from feedback_core.backoff import Backoff
-from feedback_core.store import CONNECT_TIMEOUT_S, DATABASE_OUTAGES
+from feedback_core.database_errors import DATABASE_OUTAGES
+from feedback_core.store import CONNECT_TIMEOUT_S
 from projections.views import create_views
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from feedback_core.store import DATABASE_OUTAGES
+from feedback_core.database_errors import DATABASE_OUTAGES
 from web.i18n import N_
 from web.middleware import apply_security_headers
 from web.rendering import Renderer

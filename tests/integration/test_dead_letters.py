@@ -4,6 +4,7 @@ messages around it are stored: nothing accepted is dropped, nothing blocks the l
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
@@ -103,3 +104,35 @@ def test_poison_of_every_kind_between_good_messages_on_one_partition(
     assert not result.dead_letters_not_in_dlq
     assert result.views is not None and result.views.clean
     assert result.views.cases_in_views == 4 and result.views.submissions_checked == 4
+
+
+def test_a_message_the_store_refuses_is_dead_lettered_not_redelivered_forever(
+    platform: LivePlatform,
+) -> None:
+    """It decodes, but storing it fails for good (a complaint dated 31 Dec 9999: its legal
+    deadline is past the last date there is): the batch would fail on every re-delivery and
+    stall the partition. It is dead-lettered with the store's reason; the rest is stored."""
+    settings = platform.settings
+    bootstrap = settings.kafka_bootstrap_servers
+    goods = [submission() for _ in range(3)]
+    refused = to_json(submission(submitted_at=datetime(9999, 12, 31, tzinfo=UTC)))
+    values = [to_json(goods[0]), refused, to_json(goods[1]), to_json(goods[2])]
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    sent = [producer.send(settings.intake_topic, key=b"nhat-tan", value=v) for v in values]
+    producer.flush()
+    producer.close()
+    placed = [future.get(timeout=30) for future in sent]
+
+    for good in goods:
+        platform.wait_for_submission(tracking_code_for(good.submission_id))
+    dead = dead_letters(settings, "the consumer to commit past the refused message")
+    assert [v for v, _ in dead] == [refused]
+    headers = {k: v.decode() for k, v in dead[0][1].items()}
+    assert headers["error"].startswith("refused by the store: OverflowError")
+    assert headers["source"] == f"{settings.intake_topic}/{placed[1].partition}/{placed[1].offset}"
+
+    result = reconcile(ReconcileOptions(
+        bootstrap, settings.database_url, settings.intake_topic, settings.dlq_topic,
+        settings.consumer_group, views_schema=settings.views_schema,
+    ))
+    assert result.clean and result.stored == 3 and len(result.dead_letters) == 1
