@@ -5,9 +5,11 @@
     .venv/bin/python -m bench.as_of --database URL   # a database kept by --keep: no generating
 
 Makes a fresh database, has the demo-district generator (``bench.dashboard``'s, the same
-one as ``feedback demo-district``) store ``--events`` events over ``--days`` days with the
-store's recording clock following the business times (each submission batch recorded at its
-last submission's time, each step at its own: as if entered as they happened), projects
+one as ``feedback demo-district``) store ``--events`` events over ``--days`` days, its
+submissions in order of time, with the store's recording clock following the business times
+(each batch of 100 submissions recorded at its last one's time, each step at its own but
+never before its batch: as if entered as they happened, each case's events recorded in
+version order), projects
 them (case views and figures, from zero, timed), then times the dashboard's queries for the
 district (the calls ``bench.dashboard.time_queries`` makes) live, as of yesterday and as of
 a day ``--back`` days ago: median and p95 in ms, and the as-of/live ratio. Recorded in
@@ -30,37 +32,45 @@ from psycopg_pool import ConnectionPool
 from bench.dashboard import applications, bench_database, project
 from bench.queue import Figures
 from bench.results import Figure, record
-from feedback_cli.demo.district import generate_district
-from feedback_cli.demo.populate import BatchingDesk, Report
+from feedback_cli.demo.organisation import ensure_district
+from feedback_cli.demo.plan import DistrictPlan
+from feedback_cli.demo.populate import BatchingDesk, Report, populate
 from feedback_core.application import CasesApplication
 from feedback_core.local_time import local_date
+from feedback_core.org.application import OrganisationApplication
 from feedback_core.org.directory import directory_as_of
 from projections.figures_queries import FigureQueries, FigureQueriesAsOf
 from tests.support.recorded_clock import RecordedClock, recorded_clock
 
 GOAL_MS = 5000.0  # "as of" any past day at 1,000,000 events
+BATCH = 100  # submissions stored per transaction (``populate``'s default: 1,000)
 
 
 @contextmanager
 def recorded_as_done(cases: CasesApplication, start: datetime) -> Iterator[RecordedClock]:
     """The recording clock set to each batch's last submission time and to each step's time
-    while the generator runs (it handles a case's steps right after storing it)."""
+    while the generator runs (it handles a case's steps right after storing it), never
+    before the batch's: a step taken before its case's batch was stored is recorded with
+    the batch, so each case's events are recorded in version order, as one writer's clock
+    records them (the queue's history, ``case_queue_daily``, relies on it)."""
     with recorded_clock(start) as clock:
         record_submissions = cases.record_submissions
         act, confirm = BatchingDesk.act, BatchingDesk.confirm_resolved
+        stored = [start]  # when the current batch was recorded
 
         def submissions(subs: Any, *args: Any, **kwargs: Any) -> Any:
-            clock.set(max(s.submitted_at for s in subs))
+            stored[0] = max(s.submitted_at for s in subs)
+            clock.set(stored[0])
             return record_submissions(subs, *args, **kwargs)
 
         def stepped(
             self: Any, case_id: Any, version: int, actor: Any, request: Any, at: datetime
         ) -> int:
-            clock.set(at)
+            clock.set(max(at, stored[0]))
             return act(self, case_id, version, actor, request, at)
 
         def confirmed(self: Any, case_id: Any, at: datetime) -> int | None:
-            clock.set(at)
+            clock.set(max(at, stored[0]))
             return confirm(self, case_id, at)
 
         cases.record_submissions = submissions  # type: ignore[method-assign,assignment]
@@ -71,6 +81,22 @@ def recorded_as_done(cases: CasesApplication, start: datetime) -> Iterator[Recor
         finally:
             BatchingDesk.act, BatchingDesk.confirm_resolved = act, confirm  # type: ignore[method-assign]
             del cases.record_submissions
+
+
+def generate_in_time_order(
+    cases: CasesApplication, org: OrganisationApplication, seed: int, events: int, days: int,
+    now: datetime,
+) -> Report:
+    """``generate_district``'s district, its submissions stored in order of submission time
+    (the plan draws them in random order: recorded so, every batch would be recorded at
+    about ``now`` and no past day would have a history), in batches of ``BATCH`` (about
+    half an hour of a district's submissions: few are recorded on a later day than they
+    came in, as the intake records each within seconds)."""
+    ensure_district(org)
+    plan = DistrictPlan(directory_as_of(org), seed=seed, events=events, days=days, now=now,
+                        calendar=cases.calendar())
+    planned = sorted(plan.submissions(), key=lambda p: p.submission.submitted_at)
+    return populate(cases, plan.organisation, planned, batch=BATCH)
 
 
 def dashboard_calls(
@@ -138,9 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.database:
             started = time.perf_counter()
             with recorded_as_done(cases, now - timedelta(days=args.days + 1)):
-                report: Report = generate_district(
-                    cases, org, seed=args.seed, scale=str(args.events), days=args.days, now=now
-                )
+                report = generate_in_time_order(cases, org, args.seed, args.events, args.days,
+                                                now)
             print(f"generated: {report.line()} ({time.perf_counter() - started:.0f} s)", flush=True)
         projected = project(cases, db)
         events = cases.recorder.max_notification_id() or 0

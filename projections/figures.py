@@ -18,8 +18,15 @@ Tables (created by the projection itself, so the case views' DDL is untouched):
   days off and make-up days). Percentiles are computed over these rows when read, so the
   sample behind a median is exactly the *resolved* figure of the same units and period.
 - ``figures_handling``: ``figures_resolution`` counted per (month, unit, channel, officer,
-  working days), with on time / early / late: additive, so the handling-time percentiles of
-  whole months read counts instead of every resolution (``resolution_breakdown``).
+  working days), with on time / early / late, all recorded days together: additive, so the
+  live handling-time percentiles of whole months read counts instead of every resolution
+  (``resolution_breakdown``); as of a past day they read the resolutions.
+- ``figures_monthly``: ``figures_daily`` summed per (month, unit, counter, channel), all
+  recorded days together: the live totals of whole months read these rows instead of every
+  day's (``totals_breakdown``: a year is 12 rows per place instead of 365 or more). Figures
+  "as of" a past day read the daily rows, which carry the recorded day.
+- ``figures_component_monthly``: ``figures_component`` summed per (month, unit, component)
+  likewise (``components``).
 
 Definitions (docs/accountability.md explains them for readers):
 
@@ -41,7 +48,9 @@ event that made the increment (its ``timestamp``): a paper card typed in a week 
 business day adds to its business day's row under the day it was typed. Summing the rows
 recorded by the end of D gives the figures "as of" D exactly (``web.as_of``); live reads
 sum over ``recorded_on`` as they always summed (nearly every event is recorded on its
-business day, so the rows barely multiply). ``figures_resolution`` rows carry it too.
+business day, so the rows barely multiply). ``figures_resolution`` rows carry it too. The
+monthly roll-ups (``figures_monthly``, ``figures_handling``) do not: with it they would keep
+a row per recorded day, as many as the daily rows they stand for.
 
 Roll-ups up the organisation tree are made when reading (``FigureQueries``), over the
 units of a subtree: no parent totals are stored, so merging or moving units needs no
@@ -72,10 +81,12 @@ if TYPE_CHECKING:
 PROJECTION_NAME = "case_figures"
 FIGURE_TABLES = (
     "figures_case", "figures_daily", "figures_component", "figures_resolution",
-    "figures_handling",
+    "figures_handling", "figures_monthly", "figures_component_monthly",
 )
-FIGURES_VERSION = 5  # 3: the citizens' confirmations (``confirmed``); 4: ``figures_handling``;
-# 5: ``recorded_on`` (the local day each increment was recorded: figures "as of" a past day)
+FIGURES_VERSION = 6  # 3: the citizens' confirmations (``confirmed``); 4: ``figures_handling``;
+# 5: ``recorded_on`` (the local day each increment was recorded: figures "as of" a past day);
+# 6: ``figures_monthly`` and ``figures_component_monthly`` (whole months of the live totals),
+# ``figures_handling`` without ``recorded_on``
 """Bumped with every change of the tables' shape or meaning: ``ensure_current_version``
 drops tables of another version and resets the position, so they replay from zero."""
 _VERSION_MARK = f"{PROJECTION_NAME} version {FIGURES_VERSION}"
@@ -99,8 +110,11 @@ MEASURES = (
 )
 
 HANDLING_MEASURES = ("resolved", "on_time", "early", "late")
-HANDLING_KEYS = ("month", "recorded_on", "unit_id", "channel", "officer", "working_days")
+HANDLING_KEYS = ("month", "unit_id", "channel", "officer", "working_days")
 DAILY_KEYS = ("day", "recorded_on", "unit_id", "counter_id", "channel")
+MONTHLY_KEYS = ("month", "unit_id", "counter_id", "channel")
+COMPONENT_MONTHLY_KEYS = ("month", "unit_id", "component")
+COMPONENT_MEASURES = ("ratings", "score_sum")
 COMPONENT_KEYS = ("day", "recorded_on", "unit_id", "counter_id", "component")
 
 _DDL = (
@@ -150,9 +164,22 @@ _DDL = (
     # percentiles of whole months read these few rows instead of every resolution.
     "CREATE TABLE IF NOT EXISTS {schema}.figures_handling (\n"
     "    month date NOT NULL, unit_id text NOT NULL, channel text NOT NULL,\n"
-    "    officer text NOT NULL, working_days int NOT NULL, recorded_on date NOT NULL,\n"
+    "    officer text NOT NULL, working_days int NOT NULL,\n"
     + "".join(f"    {m} int NOT NULL DEFAULT 0,\n" for m in HANDLING_MEASURES)
-    + "    PRIMARY KEY (unit_id, month, channel, officer, working_days, recorded_on))",
+    + "    PRIMARY KEY (unit_id, month, channel, officer, working_days))",
+    # ``figures_daily`` per month (its first day), every recorded day summed: whole months.
+    "CREATE TABLE IF NOT EXISTS {schema}.figures_monthly (\n"
+    "    month date NOT NULL, unit_id text NOT NULL, counter_id text NOT NULL,\n"
+    "    channel text NOT NULL,\n"
+    + "".join(f"    {m} int NOT NULL DEFAULT 0,\n" for m in MEASURES)
+    + "    PRIMARY KEY (unit_id, month, counter_id, channel))",
+    """CREATE TABLE IF NOT EXISTS {schema}.figures_component_monthly (
+        month date NOT NULL,
+        unit_id text NOT NULL,
+        component text NOT NULL,
+        ratings int NOT NULL DEFAULT 0,
+        score_sum int NOT NULL DEFAULT 0,
+        PRIMARY KEY (unit_id, month, component))""",
     "COMMENT ON TABLE {schema}.figures_case IS " + "'" + _VERSION_MARK + "'",
 )
 
@@ -235,8 +262,9 @@ class Resolution:
 
 DailyKey = tuple[date, date, str, str, str]  # day, recorded on, unit, counter, channel
 ComponentKey = tuple[date, date, str, str, str]  # day, recorded on, unit, counter, component
-# month, recorded on, unit, channel, officer, working days
-HandlingKey = tuple[date, date, str, str, str, int]
+MonthlyKey = tuple[date, str, str, str]  # month (first day), unit, counter, channel
+ComponentMonthlyKey = tuple[date, str, str]  # month (first day), unit, component
+HandlingKey = tuple[date, str, str, str, int]  # month, unit, channel, officer, working days
 
 
 @dataclass
@@ -388,8 +416,26 @@ def _step(page: PageFigures, case: CaseState, event: Any) -> None:
 def handling_key(resolution: Resolution) -> HandlingKey:
     """The ``figures_handling`` row a resolution counts in (its month's first day)."""
     r = resolution
-    return (r.day.replace(day=1), r.recorded_on, r.unit_id, r.channel, r.officer,
-            r.working_days)
+    return (r.day.replace(day=1), r.unit_id, r.channel, r.officer, r.working_days)
+
+
+def monthly(daily: dict[DailyKey, Counter[str]]) -> defaultdict[MonthlyKey, Counter[str]]:
+    """The daily increments summed per ``figures_monthly`` row (month, unit, counter,
+    channel): the recorded day dropped, the day turned into its month's first day."""
+    found: defaultdict[MonthlyKey, Counter[str]] = defaultdict(Counter)
+    for (day, _, unit_id, counter_id, channel), counts in daily.items():
+        found[(day.replace(day=1), unit_id, counter_id, channel)].update(counts)
+    return found
+
+
+def components_monthly(
+    components: dict[ComponentKey, Counter[str]],
+) -> defaultdict[ComponentMonthlyKey, Counter[str]]:
+    """The components' daily increments summed per ``figures_component_monthly`` row."""
+    found: defaultdict[ComponentMonthlyKey, Counter[str]] = defaultdict(Counter)
+    for (day, _, unit_id, _counter, component), counts in components.items():
+        found[(day.replace(day=1), unit_id, component)].update(counts)
+    return found
 
 
 def page_needs_calendar(events: Sequence[Any]) -> bool:
@@ -439,8 +485,14 @@ class FiguresViews:
         self._write_resolutions(cur, name, page.resolutions)
         self._write_counts(cur, name, "figures_daily", DAILY_KEYS, MEASURES, page.daily)
         self._write_counts(
-            cur, name, "figures_component", COMPONENT_KEYS, ("ratings", "score_sum"),
-            page.components,
+            cur, name, "figures_monthly", MONTHLY_KEYS, MEASURES, monthly(page.daily)
+        )
+        self._write_counts(
+            cur, name, "figures_component", COMPONENT_KEYS, COMPONENT_MEASURES, page.components
+        )
+        self._write_counts(
+            cur, name, "figures_component_monthly", COMPONENT_MONTHLY_KEYS, COMPONENT_MEASURES,
+            components_monthly(page.components),
         )
         self._write_counts(
             cur, name, "figures_handling", HANDLING_KEYS, HANDLING_MEASURES, page.handling

@@ -16,14 +16,18 @@ from feedback_core.legal_clock import BusinessCalendar
 from projections.case_views_bulk import copy_rows
 from projections.figures import (
     COMPONENT_KEYS,
+    COMPONENT_MONTHLY_KEYS,
     DAILY_KEYS,
     HANDLING_KEYS,
     HANDLING_MEASURES,
     MEASURES,
+    MONTHLY_KEYS,
     CaseState,
     Resolution,
+    components_monthly,
     create_figure_tables,
     fold,
+    monthly,
     page_needs_calendar,
 )
 
@@ -58,7 +62,21 @@ class FiguresBulk:
 
     def write(self, conn: Connection[Any], schema: str) -> None:
         """Create the figures tables in ``schema`` and COPY the folded rows into them."""
+        self.prepare(conn, schema)
+        self.write_merged(conn, schema, [self.write_shard(conn, schema)])
+
+    def settle(self) -> None:
+        """The calendar read once, before a rebuild's worker processes fork: none of
+        them reads it through a connection it inherited (``bulk_parallel``)."""
+        calendar = self.calendar()
+        self.calendar = lambda: calendar
+
+    def prepare(self, conn: Connection[Any], schema: str) -> None:
+        """Create the figures tables in ``schema``."""
         create_figure_tables(conn, schema)
+
+    def write_shard(self, conn: Connection[Any], schema: str) -> tuple[Any, ...]:
+        """COPY the rows of this shard's cases; return the counts the shards sum."""
         copy_rows(
             conn,
             schema,
@@ -73,6 +91,11 @@ class FiguresBulk:
             _RESOLUTION_COLUMNS,
             ([getattr(r, f) for f in _RESOLUTION_COLUMNS] for r in self.resolutions),
         )
+        return self.daily, self.components, self.handling
+
+    def write_merged(self, conn: Connection[Any], schema: str, parts: list[Any]) -> None:
+        """COPY the counts of every shard (``write_shard``), summed key by key."""
+        self.daily, self.components, self.handling = _summed(parts)
         copy_rows(
             conn,
             schema,
@@ -84,6 +107,17 @@ class FiguresBulk:
                   (*COMPONENT_KEYS, *_COMPONENT_MEASURES),
                   ((*key, *(c[m] for m in _COMPONENT_MEASURES))
                    for key, c in self.components.items()))  # fmt: skip
+        copy_rows(conn, schema, "figures_component_monthly",
+                  (*COMPONENT_MONTHLY_KEYS, *_COMPONENT_MEASURES),
+                  ((*key, *(c[m] for m in _COMPONENT_MEASURES))
+                   for key, c in components_monthly(self.components).items()))  # fmt: skip
+        copy_rows(
+            conn,
+            schema,
+            "figures_monthly",
+            (*MONTHLY_KEYS, *MEASURES),
+            ((*key, *(c[m] for m in MEASURES)) for key, c in monthly(self.daily).items()),
+        )
         copy_rows(
             conn,
             schema,
@@ -91,3 +125,18 @@ class FiguresBulk:
             (*HANDLING_KEYS, *HANDLING_MEASURES),
             ((*key, *(c[m] for m in HANDLING_MEASURES)) for key, c in self.handling.items()),
         )
+
+
+def _summed(parts: list[Any]) -> tuple[Any, ...]:
+    """The shards' (daily, components, handling) counts added key by key (one shard's as
+    they are)."""
+    if len(parts) == 1:
+        return tuple(parts[0])
+    summed: list[defaultdict[tuple[Any, ...], Counter[str]]] = []
+    for tables in zip(*parts, strict=True):
+        total: defaultdict[tuple[Any, ...], Counter[str]] = defaultdict(Counter)
+        for table in tables:
+            for key, counts in table.items():
+                total[key].update(counts)
+        summed.append(total)
+    return tuple(summed)

@@ -181,31 +181,74 @@ class FigureQueries:
     def _t(self, name: str) -> sql.Composed:
         return sql.SQL("{}.{}").format(sql.Identifier(self.schema), sql.Identifier(name))
 
-    def _fetch(self, query: sql.Composable, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    def _fetch(
+        self, query: sql.Composable, params: dict[str, Any], table: str = "figures_daily"
+    ) -> list[tuple[Any, ...]]:
         with self.pool.connection() as conn:
             exists = conn.execute(
-                "SELECT to_regclass(%s)", (f'"{self.schema}".figures_daily',)
+                "SELECT to_regclass(%s)", (f'"{self.schema}".{table}',)
             ).fetchone()
             if exists is None or exists[0] is None:
                 return []  # the projection has not run yet
             return conn.execute(query, params).fetchall()
 
+    # Whole months of a period from the monthly roll-ups (``figures_monthly``,
+    # ``figures_component_monthly``, ``figures_handling``), the rest from the daily rows.
+    reads_monthly = True
+
+    def _daily_rows(self, start: date, end: date) -> tuple[sql.Composable, dict[str, Any]]:
+        """The daily figures of ``%(units)s`` over ``start``..``end`` (inclusive) as a
+        relation of (unit_id, counter_id, channel, measures…) rows to be summed, and its
+        parameters (``_period_rows``)."""
+        return self._period_rows(
+            "figures_daily", "figures_monthly", ("unit_id", "counter_id", "channel", *MEASURES),
+            start, end,
+        )
+
+    def _period_rows(
+        self, daily: str, monthly: str, names: tuple[str, ...], start: date, end: date
+    ) -> tuple[sql.Composable, dict[str, Any]]:
+        """The rows of the table ``daily`` of ``%(units)s`` over ``start``..``end``
+        (inclusive), their columns ``names``, as a relation to be summed, and its parameters:
+        the whole months from the table ``monthly`` (a row per month instead of one per day
+        and recorded day), the days before the first and after the last from ``daily``, each
+        part a range of the primary key. As of a day, only ``daily`` (``reads_monthly``)."""
+        columns = sql.SQL(", ").join(map(sql.Identifier, names))
+        params: dict[str, Any] = {"start": start, "end": end}
+        if not self.reads_monthly:
+            return sql.SQL(
+                "(SELECT {columns} FROM {daily} WHERE unit_id = ANY(%(units)s) "
+                "AND day BETWEEN %(start)s AND %(end)s)"
+            ).format(columns=columns, daily=self._t(daily)), params
+        params["months_from"], params["months_until"] = whole_months(start, end)
+        return sql.SQL(
+            "(SELECT {columns} FROM {monthly} WHERE unit_id = ANY(%(units)s) "
+            " AND month >= %(months_from)s AND month < %(months_until)s "
+            " UNION ALL SELECT {columns} FROM {daily} WHERE unit_id = ANY(%(units)s) "
+            " AND day >= %(start)s AND day < %(months_from)s AND day <= %(end)s "
+            " UNION ALL SELECT {columns} FROM {daily} WHERE unit_id = ANY(%(units)s) "
+            " AND day >= %(months_until)s AND day <= %(end)s)"
+        ).format(columns=columns, monthly=self._t(monthly), daily=self._t(daily)), params
+
+    def _daily_table(self) -> str:
+        """The table ``_daily_rows`` needs (an upgraded server may read before the figures
+        projection made it: no figures yet, rather than an error)."""
+        return "figures_monthly" if self.reads_monthly else "figures_daily"
+
     def _totals_by(
         self, column: str, units: list[str], start: date, end: date
     ) -> dict[str, Totals]:
         """Totals of the daily figures of ``units`` over ``start``..``end`` (inclusive),
-        grouped by ``column`` of ``figures_daily``."""
-        query = sql.SQL(
-            "SELECT {column}, {sums} FROM {t} WHERE unit_id = ANY(%(units)s) "
-            "AND day BETWEEN %(start)s AND %(end)s GROUP BY {column}"
-        ).format(
+        grouped by ``column`` (unit_id, counter_id or channel)."""
+        rows_of, params = self._daily_rows(start, end)
+        query = sql.SQL("SELECT {column}, {sums} FROM {rows} d GROUP BY {column}").format(
             column=sql.Identifier(column),
             sums=sql.SQL(", ").join(
                 sql.SQL("sum({})::int").format(sql.Identifier(m)) for m in MEASURES
             ),
-            t=self._t("figures_daily"),
+            rows=rows_of,
         )
-        rows = self._fetch(query, {"units": units, "start": start, "end": end})
+        rows = self._fetch(query, {"units": units, **params}, self._daily_table())
         return {row[0]: Totals(*row[1:]) for row in rows}
 
     def by_unit(self, units: list[str], start: date, end: date) -> dict[str, Totals]:
@@ -222,12 +265,16 @@ class FigureQueries:
         return total
 
     def components(self, units: list[str], start: date, end: date) -> list[ComponentFigure]:
+        rows_of, params = self._period_rows(
+            "figures_component", "figures_component_monthly",
+            ("unit_id", "component", "ratings", "score_sum"), start, end,
+        )
         query = sql.SQL(
-            "SELECT component, sum(ratings)::int, sum(score_sum)::int FROM {t} "
-            "WHERE unit_id = ANY(%(units)s) AND day BETWEEN %(start)s AND %(end)s "
+            "SELECT component, sum(ratings)::int, sum(score_sum)::int FROM {rows} c "
             "GROUP BY component ORDER BY component"
-        ).format(t=self._t("figures_component"))
-        rows = self._fetch(query, {"units": units, "start": start, "end": end})
+        ).format(rows=rows_of)
+        table = "figures_component_monthly" if self.reads_monthly else "figures_daily"
+        rows = self._fetch(query, {"units": units, **params}, table)
         return [ComponentFigure(*row) for row in rows]
 
     def trend(self, units: list[str], start: date, end: date) -> list[DayFigure]:
@@ -374,14 +421,15 @@ class FigureQueries:
     # --- the dashboard's reads folded: one scan per table -----------------------------
 
     def totals_breakdown(self, units: list[str], start: date, end: date) -> TotalsBreakdown:
-        """``by_unit``, ``by_counter`` and ``by_channel`` from one scan of ``figures_daily``:
-        the days summed per (unit, counter, channel) first, then those few hundred sums
-        grouped three ways (GROUPING SETS straight over the days aggregate every day once
-        per set; adding them up in Python costs more still)."""
+        """``by_unit``, ``by_counter`` and ``by_channel`` from one read of the daily figures
+        (``_daily_rows``: whole months from ``figures_monthly``): the rows summed per (unit,
+        counter, channel) first, then those few hundred sums grouped three ways (GROUPING
+        SETS straight over the days aggregate every day once per set; adding them up in
+        Python costs more still)."""
         measures = [sql.Identifier(m) for m in MEASURES]
+        rows_of, params = self._daily_rows(start, end)
         query = sql.SQL(
-            "WITH per_place AS (SELECT unit_id, counter_id, channel, {inner} FROM {t} "
-            "  WHERE unit_id = ANY(%(units)s) AND day BETWEEN %(start)s AND %(end)s "
+            "WITH per_place AS (SELECT unit_id, counter_id, channel, {inner} FROM {rows} d "
             "  GROUP BY unit_id, counter_id, channel) "
             "SELECT GROUPING(unit_id, counter_id, channel), unit_id, counter_id, channel, "
             "{outer} FROM per_place "
@@ -389,13 +437,13 @@ class FigureQueries:
         ).format(
             inner=sql.SQL(", ").join(sql.SQL("sum({0}) AS {0}").format(m) for m in measures),
             outer=sql.SQL(", ").join(sql.SQL("sum({})::int").format(m) for m in measures),
-            t=self._t("figures_daily"),
+            rows=rows_of,
         )
         found = TotalsBreakdown()
         # GROUPING(...) has a bit set for each column *not* grouped by (unit_id the highest).
         into = {0b011: (found.by_unit, 1), 0b101: (found.by_counter, 2),
                 0b110: (found.by_channel, 3)}
-        for row in self._fetch(query, {"units": units, "start": start, "end": end}):
+        for row in self._fetch(query, {"units": units, **params}, self._daily_table()):
             table, key = into[row[0]]
             table[row[key]] = Totals(*row[4:])
         return found
@@ -457,6 +505,8 @@ class FigureQueries:
             return ResolutionBreakdown()
         members = [(u, g) for g, group in groups.items() for u in group]
         months_from, months_until = whole_months(start, end)
+        if not self.reads_monthly:  # as of a day: every resolution row, none from the months
+            months_from = months_until = start
         query = sql.SQL(
             "WITH r AS ("
             "  SELECT unit_id, channel, officer, working_days, resolved, on_time, early, late "
@@ -515,8 +565,9 @@ class FigureQueries:
             return cur.execute(query, params).fetchall()
 
 
-# The figures tables whose rows carry ``recorded_on`` (``figures_case`` is never read here).
-RECORDED_TABLES = ("figures_daily", "figures_component", "figures_resolution", "figures_handling")
+# The figures tables whose rows carry ``recorded_on`` (``figures_case`` is never read here;
+# the monthly roll-ups, ``figures_monthly`` and ``figures_handling``, are read live only).
+RECORDED_TABLES = ("figures_daily", "figures_component", "figures_resolution")
 _QUEUE_KEPT = tuple(f.name for f in fields(QueueRow) if f.name not in HISTORY_COLUMNS)
 
 
@@ -529,6 +580,9 @@ class FigureQueriesAsOf(FigureQueries):
     then). Every table name the queries read goes through ``_t``, so each query is the
     live one over these relations (subqueries without an alias: PostgreSQL 16 or later).
     ``projections.as_of.compare_as_of`` proves it against a replay of the log's prefix."""
+
+    # The monthly roll-ups sum every recorded day: as of a day, the daily rows are read.
+    reads_monthly = False
 
     def __init__(self, pool: ConnectionPool[Any], day: date, schema: str = "views") -> None:
         super().__init__(pool, schema)

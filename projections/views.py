@@ -163,10 +163,15 @@ def create_views(conn: Connection, schema: str, indexes: bool = True) -> None:
 
 def create_view_indexes(conn: Connection, schema: str) -> None:
     """The secondary indexes ``create_views(..., indexes=False)`` left out (idempotent)."""
+    for statement in view_index_statements(schema):
+        conn.execute(statement)
+
+
+def view_index_statements(schema: str) -> list[sql.Composed]:
+    """The ``CREATE INDEX IF NOT EXISTS`` statements of ``create_view_indexes``, for a
+    caller that spreads them over connections (the parallel rebuild)."""
     name = sql.Identifier(schema)
-    for statement in _DDL:
-        if _is_index(statement):
-            conn.execute(sql.SQL(statement).format(schema=name))  # type: ignore[arg-type]
+    return [sql.SQL(s).format(schema=name) for s in _DDL if _is_index(s)]  # type: ignore[arg-type]
 
 
 def _version(conn: Connection, schema: str) -> int | None:

@@ -1,6 +1,7 @@
 """The dashboard's folded reads on real PostgreSQL (issue #6, speed): the grouped queries
 equal the one-per-figure queries and a plain recount of the views' rows, the overdue
-drill-down's pages add up to its figure, and the case-id index of ``submission_status``
+drill-down's pages add up to its figure, whole months read from the monthly rows equal
+the days summed, and the case-id index of ``submission_status``
 exists after ``create_views`` and after a bulk rebuild."""
 
 from __future__ import annotations
@@ -21,7 +22,14 @@ from feedback_core.intake import Channel
 from feedback_core.legal_clock import DEFAULT_RULES, BusinessCalendar
 from feedback_core.store import Database, open_cases_application
 from projections.case_views import CaseViews
-from projections.figures_queries import FigureQueries, HeldOpen, ResolutionFigures
+from projections.figures import MEASURES
+from projections.figures_queries import (
+    FigureQueries,
+    FigureQueriesAsOf,
+    HeldOpen,
+    ResolutionFigures,
+    Totals,
+)
 from projections.queries import CLOSED_STATUSES, ViewQueries
 from projections.rebuild import rebuild_into
 from projections.views import create_views
@@ -225,15 +233,15 @@ def test_the_whole_year_reads_the_histogram_and_counts_every_resolution(
     the monthly split really takes the histogram's numbers (a changed bin shows)."""
     with psycopg.connect(database.conninfo) as conn:
         hist = conn.execute(
-            "SELECT month, recorded_on, unit_id, channel, officer, working_days, resolved, "
-            "on_time, early, late FROM views.figures_handling ORDER BY 1, 2, 3, 4, 5, 6"
+            "SELECT month, unit_id, channel, officer, working_days, resolved, "
+            "on_time, early, late FROM views.figures_handling ORDER BY 1, 2, 3, 4, 5"
         ).fetchall()
         recount = conn.execute(
-            "SELECT date_trunc('month', day)::date, recorded_on, unit_id, channel, officer, "
+            "SELECT date_trunc('month', day)::date, unit_id, channel, officer, "
             "working_days, count(*)::int, sum((answered_on <= due_on)::int)::int, "
             "sum((answered_on < due_on)::int)::int, sum((answered_on > due_on)::int)::int "
-            "FROM views.figures_resolution GROUP BY 1, 2, 3, 4, 5, 6 "
-            "ORDER BY 1, 2, 3, 4, 5, 6"
+            "FROM views.figures_resolution GROUP BY 1, 2, 3, 4, 5 "
+            "ORDER BY 1, 2, 3, 4, 5"
         ).fetchall()
     assert hist == recount and hist
     year = (date(2025, 11, 24), TODAY)
@@ -244,3 +252,88 @@ def test_the_whole_year_reads_the_histogram_and_counts_every_resolution(
                      "WHERE month = '2026-10-01' AND unit_id = ANY(%s)", (DISTRICT,))
     after = figures.resolution_breakdown(DISTRICT, CHILDREN, *year)
     assert after.overall.resolved > before.overall.resolved + 1000
+    # As of a day the resolutions are read row by row: the changed bin does not show.
+    as_of = FigureQueriesAsOf(figures.pool, date(2030, 1, 1))
+    assert as_of.resolution_breakdown(DISTRICT, CHILDREN, *year) == before
+
+
+def plain_totals(database: Database, column: str, start: date, end: date) -> dict[str, Totals]:
+    """The daily figures summed straight from ``figures_daily``, grouped by ``column``."""
+    sums = ", ".join(f"sum({m})::int" for m in MEASURES)
+    with psycopg.connect(database.conninfo) as conn:
+        rows = conn.execute(
+            f"SELECT {column}, {sums} FROM views.figures_daily WHERE unit_id = ANY(%s) "
+            "AND day BETWEEN %s AND %s GROUP BY 1", (DISTRICT, start, end)).fetchall()
+    return {row[0]: Totals(*row[1:]) for row in rows}
+
+
+@pytest.mark.parametrize("start, end", [
+    (date(2026, 10, 1), date(2026, 10, 31)),  # one whole month: the monthly rows only
+    (date(2026, 9, 1), date(2026, 11, 30)),  # whole months around every day
+    (date(2026, 10, 3), date(2026, 11, 17)),  # no whole month: daily rows only
+    (date(2026, 9, 20), date(2026, 11, 10)),  # both: October whole, edges from the days
+    (date(2026, 10, 10), date(2026, 10, 20)),  # inside one month
+    (date(2025, 11, 24), TODAY),  # the dashboard's year
+])
+def test_totals_from_the_monthly_rows_equal_a_plain_sum_of_the_days(
+    figures: FigureQueries, database: Database, start: date, end: date,
+) -> None:
+    """``totals_breakdown`` and ``by_unit``/``by_counter``/``by_channel`` read whole months
+    from ``figures_monthly``; the days summed straight are the oracle, and as of a day
+    (``FigureQueriesAsOf`` sums the daily rows) the figures are the same."""
+    daily = figures.totals_breakdown(DISTRICT, start, end)
+    expected = {c: plain_totals(database, c, start, end)
+                for c in ("unit_id", "counter_id", "channel")}
+    assert daily.by_unit == expected["unit_id"] == figures.by_unit(DISTRICT, start, end)
+    assert daily.by_counter == expected["counter_id"]
+    assert daily.by_channel == expected["channel"] == figures.by_channel(DISTRICT, start, end)
+    as_of = FigureQueriesAsOf(figures.pool, date(2030, 1, 1))
+    assert as_of.totals_breakdown(DISTRICT, start, end) == daily
+    with psycopg.connect(database.conninfo) as conn:
+        components = conn.execute(
+            "SELECT component, sum(ratings)::int, sum(score_sum)::int "
+            "FROM views.figures_component WHERE unit_id = ANY(%s) AND day BETWEEN %s AND %s "
+            "GROUP BY 1 ORDER BY 1", (DISTRICT, start, end)).fetchall()
+    found = figures.components(DISTRICT, start, end)
+    assert [(c.component, c.ratings, c.score_sum) for c in found] == components
+    assert as_of.components(DISTRICT, start, end) == found
+
+
+def test_the_monthly_rows_are_the_days_summed_and_really_read(
+    figures: FigureQueries, database: Database
+) -> None:
+    """``figures_monthly`` is ``figures_daily`` summed per month over every recorded day
+    (``figures_component_monthly`` likewise), and a whole month's totals really take its
+    numbers (a changed row shows)."""
+    keys = "unit_id, counter_id, channel"
+    measures = ", ".join(MEASURES)
+    sums = ", ".join(f"sum({m})::int" for m in MEASURES)
+    with psycopg.connect(database.conninfo) as conn:
+        monthly = conn.execute(
+            f"SELECT month, {keys}, {measures} FROM views.figures_monthly ORDER BY 1, 2, 3, 4"
+        ).fetchall()
+        recount = conn.execute(
+            f"SELECT date_trunc('month', day)::date, {keys}, {sums} FROM views.figures_daily "
+            "GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+        ).fetchall()
+    assert monthly == recount and len(monthly) > 1
+    with psycopg.connect(database.conninfo) as conn:
+        components = conn.execute(
+            "SELECT month, unit_id, component, ratings, score_sum "
+            "FROM views.figures_component_monthly ORDER BY 1, 2, 3").fetchall()
+        recount = conn.execute(
+            "SELECT date_trunc('month', day)::date, unit_id, component, sum(ratings)::int, "
+            "sum(score_sum)::int FROM views.figures_component GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+        ).fetchall()
+    assert components == recount and components
+    year = (date(2025, 11, 24), TODAY)
+    before = figures.totals(DISTRICT, *year)
+    assert before.received > UNANSWERED
+    with psycopg.connect(database.conninfo) as conn:
+        conn.execute("UPDATE views.figures_monthly SET received = received + 1000 "
+                     "WHERE month = '2026-10-01' AND unit_id = 'quang-an' AND channel = 'qr'")
+    assert figures.totals(DISTRICT, *year).received == before.received + 1000
+    assert figures.totals(DISTRICT, date(2026, 10, 2), date(2026, 10, 31)) == Totals(
+        **{m: sum(getattr(t, m) for t in plain_totals(
+            database, "unit_id", date(2026, 10, 2), date(2026, 10, 31)).values())
+           for m in MEASURES})  # no whole month: the days, untouched
