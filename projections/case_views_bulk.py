@@ -11,7 +11,7 @@ about 1 KB per case and per rating held until the load (1 M events ≈ 1 GB).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -189,21 +189,47 @@ class CaseViewsBulk:
         if status is not None:
             status.update({c: patch[c] for c in STATUS_COLUMNS if c in patch})
 
+    def settle(self) -> None:
+        """Nothing to resolve before a worker process forks (``bulk_parallel``)."""
+
+    def prepare(self, conn: Connection[Any], schema: str) -> None:
+        """Nothing: ``create_views`` makes its tables."""
+
+    def write_shard(
+        self, conn: Connection[Any], schema: str, loaded: Callable[[str], None]
+    ) -> None:
+        """A shard's rows are its own (``bulk_parallel``): all of them, nothing to sum. The
+        queue first, committed and announced (``loaded``): its keys and indexes (the
+        trigram index, the longest) are built while the other tables load."""
+        self._write_queue(conn, schema)
+        conn.commit()
+        loaded("case_queue")
+        self._write_others(conn, schema)
+
+    def write_merged(self, conn: Connection[Any], schema: str, parts: list[Any]) -> None:
+        """Nothing: no case-view row is summed over shards."""
+
     def write(self, conn: Connection[Any], schema: str) -> None:
         """COPY the folded rows into the (empty) tables of ``schema``."""
-        copy_rows(
-            conn,
-            schema,
-            "submission_status",
-            _STATUS_TABLE,
-            ([r[c] for c in _STATUS_TABLE] for r in self.status.values()),
-        )
+        self._write_queue(conn, schema)
+        self._write_others(conn, schema)
+
+    def _write_queue(self, conn: Connection[Any], schema: str) -> None:
         copy_rows(
             conn,
             schema,
             "case_queue",
             _QUEUE_TABLE,
             ([r[c] for c in _QUEUE_TABLE] for r in self.queue.values()),
+        )
+
+    def _write_others(self, conn: Connection[Any], schema: str) -> None:
+        copy_rows(
+            conn,
+            schema,
+            "submission_status",
+            _STATUS_TABLE,
+            ([r[c] for c in _STATUS_TABLE] for r in self.status.values()),
         )
         copy_rows(conn, schema, "case_queue_daily", _HISTORY_TABLE, self._history_rows())
         copy_rows(conn, schema, "open311_request", _OPEN311_TABLE, self.open311.values())

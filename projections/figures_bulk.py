@@ -63,7 +63,7 @@ class FiguresBulk:
     def write(self, conn: Connection[Any], schema: str) -> None:
         """Create the figures tables in ``schema`` and COPY the folded rows into them."""
         self.prepare(conn, schema)
-        self.write_merged(conn, schema, [self.write_shard(conn, schema)])
+        self.write_merged(conn, schema, [self.write_shard(conn, schema, lambda _: None)])
 
     def settle(self) -> None:
         """The calendar read once, before a rebuild's worker processes fork: none of
@@ -75,7 +75,9 @@ class FiguresBulk:
         """Create the figures tables in ``schema``."""
         create_figure_tables(conn, schema)
 
-    def write_shard(self, conn: Connection[Any], schema: str) -> tuple[Any, ...]:
+    def write_shard(
+        self, conn: Connection[Any], schema: str, loaded: Callable[[str], None]
+    ) -> tuple[Any, ...]:
         """COPY the rows of this shard's cases; return the counts the shards sum."""
         copy_rows(
             conn,

@@ -8,13 +8,14 @@ meanwhile is applied again from the new one.
 from __future__ import annotations
 
 import gc
+import os
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from queue import Full, Queue
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar, cast, runtime_checkable
 
 import psycopg
 from eventsourcing.application import Application
@@ -28,6 +29,8 @@ from projections.views import TABLES, create_view_indexes, create_views
 SAMPLE_ROWS = 5  # differing rows shown per table and side
 REBUILD_LOCK = 0x7265_6275  # advisory lock held by the one rebuild-and-compare at a time
 BULK_PAGE_SIZE = 20_000  # notifications read and decoded per query in a bulk replay
+PARALLEL_FROM = 50_000  # events from which a bulk replay runs over two processes
+WORKERS_SETTING = "FEEDBACK_REBUILD_WORKERS"  # forces the processes of a bulk replay
 
 _T = TypeVar("_T")
 
@@ -47,9 +50,10 @@ def rebuild_into(
     projection: ViewProjection,
     schema: str,
     phases: dict[str, float] | None = None,
+    workers: int | None = None,
 ) -> int:
     """Drop ``schema``, replay the whole log into it; returns the events applied."""
-    return rebuild_all_into(app, conninfo, [projection], schema, phases)
+    return rebuild_all_into(app, conninfo, [projection], schema, phases, workers)
 
 
 def rebuild_all_into(
@@ -58,14 +62,17 @@ def rebuild_all_into(
     projections: Sequence[ViewProjection],
     schema: str,
     phases: dict[str, float] | None = None,
+    workers: int | None = None,
 ) -> int:
     """Drop ``schema`` and replay the whole log into it through every one of
     ``projections``, reading and decoding it once; returns the events applied.
-    ``phases`` receives the seconds of each step of the bulk path (``bulk_replay``)."""
+    ``phases`` receives the seconds of each step of the bulk path (``bulk_replay``);
+    ``workers`` forces its processes (``rebuild_workers``)."""
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
     if all(isinstance(p, BulkProjection) for p in projections):
-        return bulk_replay(app, conninfo, projections, schema, phases=phases)  # type: ignore[arg-type]
+        bulk = cast(Sequence[BulkProjection], projections)
+        return bulk_replay(app, conninfo, bulk, schema, phases=phases, workers=workers)
     return max((replay_into(app, conninfo, p, schema) for p in projections), default=0)
 
 
@@ -107,6 +114,7 @@ def bulk_replay(
     schema: str,
     page_size: int = BULK_PAGE_SIZE,
     phases: dict[str, float] | None = None,
+    workers: int | None = None,
 ) -> int:
     """Read the log once in large pages, fold it through every projection in memory, then
     in one transaction: the tables without their secondary indexes, COPY, the indexes, the
@@ -119,7 +127,13 @@ def bulk_replay(
     of young objects, and every collection walked them all: a third of the time); the
     tables are loaded with binary COPY before their primary and unique keys are added, so
     each key is built by one sort. ``phases``, when given, receives the seconds of each
-    step."""
+    step. From ``PARALLEL_FROM`` events the work is split over two processes
+    (``projections.bulk_parallel``; ``workers`` or ``FEEDBACK_REBUILD_WORKERS`` forces it)."""
+    processes = rebuild_workers(app, workers)
+    if processes > 1:
+        from projections.bulk_parallel import parallel_replay
+
+        return parallel_replay(app, conninfo, projections, schema, processes, page_size, phases)
     timer = _Timer(phases)
     loaders = [p.bulk_loader() for p in projections]
     decode = BulkDecoder(app.mapper).decode
@@ -145,18 +159,42 @@ def bulk_replay(
             create_view_indexes(conn, schema)
             timer.lap("indexes")
             if count:
-                for projection in projections:
-                    conn.execute(
-                        sql.SQL(
-                            "INSERT INTO {}.projection_position VALUES (%s, %s) "
-                            "ON CONFLICT (projection) DO UPDATE SET notification_id = %s"
-                        ).format(sql.Identifier(schema)),
-                        (projection.name, position, position),
-                    )
+                write_positions(conn, schema, projections, position)
             _analyze(conn, schema)
             timer.lap("analyze")
         timer.lap("commit")
     return count
+
+
+def write_positions(
+    conn: psycopg.Connection[Any], schema: str, projections: Sequence[Any], position: int
+) -> None:
+    """Every projection's position in ``schema``: the last notification applied."""
+    for projection in projections:
+        conn.execute(
+            sql.SQL(
+                "INSERT INTO {}.projection_position VALUES (%s, %s) "
+                "ON CONFLICT (projection) DO UPDATE SET notification_id = %s"
+            ).format(sql.Identifier(schema)),
+            (projection.name, position, position),
+        )
+
+
+def rebuild_workers(app: Application[Any], requested: int | None = None) -> int:
+    """How many processes a bulk replay uses: ``requested``, else the environment's
+    ``FEEDBACK_REBUILD_WORKERS``, else two on a machine with two cores or more once the
+    log holds ``PARALLEL_FROM`` events (below, starting the processes costs more than they
+    save). One for a recorder other than PostgreSQL's (the shards are read by SQL)."""
+    if not isinstance(app.recorder, PostgresApplicationRecorder):
+        return 1
+    if requested is None:
+        setting = os.environ.get(WORKERS_SETTING, "").strip()
+        requested = int(setting) if setting else None
+    if requested is not None:
+        return max(1, requested)
+    if (os.cpu_count() or 1) < 2 or (app.recorder.max_notification_id() or 0) < PARALLEL_FROM:
+        return 1
+    return 2
 
 
 class _Timer:
@@ -237,14 +275,22 @@ Row = tuple[Any, int, str, bytes]  # originator id, originator version, topic, s
 
 
 def read_rows(
-    app: Application[Any], conninfo: str, page_size: int = BULK_PAGE_SIZE
+    app: Application[Any],
+    conninfo: str,
+    page_size: int = BULK_PAGE_SIZE,
+    upto: int | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> Iterator[tuple[int, list[Row]]]:
     """The whole notification log in pages of (last notification id, rows). On PostgreSQL
     the events table is read directly, as tuples in binary format (the recorder's
     ``select_notifications`` builds a dict and an object per row); other recorders are
-    read through ``select_notifications``."""
+    read through ``select_notifications``. On PostgreSQL only: ``upto``, the last
+    notification read; ``shard`` (k, n), only the ratings and the events of the aggregates
+    whose id's last byte modulo n is k (``projections.bulk_parallel``)."""
     recorder = app.recorder
     if not isinstance(recorder, PostgresApplicationRecorder):
+        if upto is not None or shard is not None:
+            raise ValueError("only the PostgreSQL recorder is read by shard")
         position = 0
         while page := recorder.select_notifications(
             start=position, limit=page_size, inclusive_of_start=False
@@ -255,15 +301,43 @@ def read_rows(
                 [(n.originator_id, n.originator_version, n.topic, n.state) for n in page],
             )
         return
-    query = sql.SQL(
-        "SELECT notification_id, originator_id, originator_version, topic, state "
-        "FROM {}.{} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
-    ).format(sql.Identifier(recorder.datastore.schema), sql.Identifier(recorder.events_table_name))
-    position = 0
+    table = sql.SQL("{}.{}").format(
+        sql.Identifier(recorder.datastore.schema), sql.Identifier(recorder.events_table_name)
+    )
+    columns = "notification_id, originator_id, originator_version, topic, state"
     with psycopg.connect(conninfo, autocommit=True) as conn, conn.cursor(binary=True) as cur:
-        while rows := cur.execute(query, (position, page_size)).fetchall():
-            position = rows[-1][0]
-            yield position, [(r[1], r[2], r[3], r[4]) for r in rows]
+        if shard is None:
+            query = sql.SQL(
+                "SELECT {} FROM {} WHERE notification_id > %(position)s AND "
+                "notification_id <= %(upto)s ORDER BY notification_id LIMIT %(limit)s"
+            ).format(sql.SQL(columns), table)
+            params: dict[str, Any] = {"position": 0, "upto": upto, "limit": page_size}
+            if upto is None:
+                params["upto"] = 2**63 - 1
+            while rows := cur.execute(query, params).fetchall():
+                params["position"] = rows[-1][0]
+                yield params["position"], [(r[1], r[2], r[3], r[4]) for r in rows]
+            return
+        # A shard is read by ranges of ids: with LIMIT, a filter that keeps a part of the
+        # rows made the planner scan and sort the whole table for every page.
+        from projections.bulk_parallel import RATING_TOPIC
+
+        query = sql.SQL(
+            "SELECT {} FROM {} WHERE notification_id > %(position)s AND "
+            "notification_id <= %(end)s AND (topic = %(rating)s "
+            "OR mod(get_byte(uuid_send(originator_id), 15), %(n)s) = %(k)s) "
+            "ORDER BY notification_id"
+        ).format(sql.SQL(columns), table)
+        if upto is None:
+            raise ValueError("a shard is read up to a given notification id")
+        last = upto
+        params = {"position": 0, "rating": RATING_TOPIC, "k": shard[0], "n": shard[1]}
+        while params["position"] < last:
+            params["end"] = min(params["position"] + page_size, last)
+            rows = cur.execute(query, params).fetchall()
+            params["position"] = params["end"]
+            if rows:
+                yield rows[-1][0], [(r[1], r[2], r[3], r[4]) for r in rows]
 
 
 def prefetched(items: Iterator[_T], depth: int = 2) -> Generator[_T, None, None]:
