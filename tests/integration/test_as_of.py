@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import repeat
@@ -24,10 +23,9 @@ from fastapi.testclient import TestClient
 from feedback_cli.services import open_inspections
 from feedback_core.application import CasesApplication
 from feedback_core.handling import CaseDesk
-from feedback_core.legal_clock import DEFAULT_RULES, BusinessCalendar
 from feedback_core.permissions import Action
 from feedback_core.settings import Settings
-from feedback_core.store import Database, open_cases_application
+from feedback_core.store import Database
 from projections.as_of import (
     SKIPPED_INDEXES,
     AsOfBusy,
@@ -56,19 +54,6 @@ from web.services import WebServices
 pytestmark = pytest.mark.integration
 
 DISTRICT = ["tay-ho", "nhat-tan", "quang-an", "phu-thuong"]
-
-
-@pytest.fixture
-def app(database: Database) -> Iterator[CasesApplication]:
-    application = open_cases_application(database)
-    yield application
-    application.close()
-
-
-@pytest.fixture
-def desk(app: CasesApplication) -> CaseDesk:
-    return CaseDesk(app, scope_of=lambda actor: DISTRICT, calendar=BusinessCalendar,
-                    rules=DEFAULT_RULES)
 
 
 def project(app: CasesApplication, database: Database) -> None:

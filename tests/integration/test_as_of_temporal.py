@@ -7,7 +7,6 @@ included; the bulk rebuild writes the same history as the live runner."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -19,10 +18,9 @@ from feedback_core.application import CasesApplication
 from feedback_core.handling import CaseDesk, Request
 from feedback_core.identity import case_id_for
 from feedback_core.intake import Channel, ComplaintCategory
-from feedback_core.legal_clock import DEFAULT_RULES, BusinessCalendar
 from feedback_core.permissions import Action
 from feedback_core.roles import Actor, Role
-from feedback_core.store import Database, open_cases_application
+from feedback_core.store import Database
 from projections.as_of import AsOfViews, verify_day
 from projections.as_of_compare import COVERED, compare_as_of
 from projections.case_views import CaseViews
@@ -32,6 +30,7 @@ from projections.queries import ViewQueries
 from projections.rebuild import compare_schemas, rebuild_all_into
 from projections.runner import BatchedProjectionRunner
 from projections.views import TABLES
+from tests.integration.conftest import at
 from tests.support.recorded_clock import RecordedClock, recorded_clock
 from tests.unit.test_intake import submission
 from web.as_of import AsOfFigureQueries
@@ -51,25 +50,6 @@ DAYS = [
     date(2026, 11, 3),
 ]
 OCTOBER = (date(2026, 10, 1), date(2026, 10, 31))
-
-
-def at(day: date, hour: int = 9) -> datetime:
-    """A time on a local day (Hà Nội is UTC+7)."""
-    return datetime(day.year, day.month, day.day, hour - 7, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def app(database: Database) -> Iterator[CasesApplication]:
-    application = open_cases_application(database)
-    yield application
-    application.close()
-
-
-@pytest.fixture
-def desk(app: CasesApplication) -> CaseDesk:
-    return CaseDesk(
-        app, scope_of=lambda actor: DISTRICT, calendar=BusinessCalendar, rules=DEFAULT_RULES
-    )
 
 
 class Workload:

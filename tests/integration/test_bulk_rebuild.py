@@ -30,10 +30,9 @@ from projections.rebuild import (
     replay_into,
 )
 from projections.views import TABLES
-from tests.integration.test_figures import app, desk, run, scenario
+from tests.integration.test_figures import run, scenario
 
 pytestmark = pytest.mark.integration
-__all__ = ["app", "desk"]  # the fixtures of the figures tests
 
 ALL_TABLES = TABLES + FIGURE_TABLES
 

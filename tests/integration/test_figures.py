@@ -5,7 +5,6 @@ overdue figure equal to its list, and a rebuild from zero equal to the live tabl
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
@@ -17,18 +16,18 @@ from feedback_core.cases import Case
 from feedback_core.handling import CaseDesk, Request
 from feedback_core.identity import case_id_for
 from feedback_core.intake import ComplaintCategory
-from feedback_core.legal_clock import DEFAULT_RULES, BusinessCalendar
 from feedback_core.local_time import local_date
 from feedback_core.permissions import Action
 from feedback_core.ratings import Rating
 from feedback_core.roles import Actor, Role
-from feedback_core.store import Database, open_cases_application
+from feedback_core.store import Database
 from projections.case_views import CaseViews
 from projections.figures import FIGURE_TABLES, FiguresViews
 from projections.figures_queries import FigureQueries, Totals
 from projections.queries import ViewQueries
 from projections.rebuild import compare_schemas, rebuild_into
 from projections.runner import BatchedProjectionRunner
+from tests.integration.conftest import at
 from tests.unit.test_intake import submission
 
 pytestmark = pytest.mark.integration
@@ -37,28 +36,6 @@ HANDLER = Actor("canbo.nhattan", Role.HANDLER, "nhat-tan")
 HEAD = Actor("lanhdao.tayho", Role.HEAD, "tay-ho")
 TODAY = date(2026, 11, 23)
 OCTOBER = (date(2026, 10, 1), date(2026, 10, 31))
-
-
-def at(day: date, hour: int = 9) -> datetime:
-    """A business time on a local day (Hà Nội is UTC+7)."""
-    return datetime(day.year, day.month, day.day, hour - 7, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def app(database: Database) -> Iterator[CasesApplication]:
-    application = open_cases_application(database)
-    yield application
-    application.close()
-
-
-@pytest.fixture
-def desk(app: CasesApplication) -> CaseDesk:
-    return CaseDesk(
-        app,
-        scope_of=lambda actor: ["tay-ho", "nhat-tan", "quang-an", "phu-thuong"],
-        calendar=BusinessCalendar,
-        rules=DEFAULT_RULES,
-    )
 
 
 def step(desk: CaseDesk, case_id: UUID, action: Action, when: datetime, **kw: Any) -> None:

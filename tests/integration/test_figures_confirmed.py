@@ -19,12 +19,10 @@ from projections.figures import FIGURE_TABLES, FIGURES_VERSION, FiguresViews
 from projections.figures_queries import FigureQueries
 from projections.queries import ViewQueries
 from projections.rebuild import compare_schemas, rebuild_into
-from tests.integration.test_figures import (  # noqa: F401  (fixtures app, desk)
+from tests.integration.test_figures import (
     OCTOBER,
     all_events,
-    app,
     at,
-    desk,
     handle,
     recount,
     run,

@@ -19,8 +19,7 @@ import pytest
 from feedback_core.application import CasesApplication
 from feedback_core.handling import CaseDesk
 from feedback_core.intake import Channel
-from feedback_core.legal_clock import DEFAULT_RULES, BusinessCalendar
-from feedback_core.store import Database, open_cases_application
+from feedback_core.store import Database
 from projections.case_views import CaseViews
 from projections.figures import MEASURES
 from projections.figures_queries import (
@@ -41,19 +40,6 @@ pytestmark = pytest.mark.integration
 DISTRICT = ["tay-ho", "nhat-tan", "quang-an", "phu-thuong"]
 CHILDREN = {"nhat-tan": ["nhat-tan"], "quang-an": ["quang-an"], "phu-thuong": ["phu-thuong"]}
 UNANSWERED = 230  # open complaints from 1 October, all overdue by 23 November
-
-
-@pytest.fixture
-def app(database: Database) -> Iterator[CasesApplication]:
-    application = open_cases_application(database)
-    yield application
-    application.close()
-
-
-@pytest.fixture
-def desk(app: CasesApplication) -> CaseDesk:
-    return CaseDesk(app, scope_of=lambda actor: DISTRICT, calendar=BusinessCalendar,
-                    rules=DEFAULT_RULES)
 
 
 @pytest.fixture

@@ -12,10 +12,9 @@ from feedback_core.store import Database
 from projections.figures import FIGURE_TABLES
 from projections.rebuild import has_tables, rebuild_and_compare
 from projections.views import TABLES
-from tests.integration.test_figures import app, desk, run, scenario
+from tests.integration.test_figures import run, scenario
 
 pytestmark = pytest.mark.integration
-__all__ = ["app", "desk"]  # the fixtures of the figures tests
 
 
 def test_figures_tables_are_rebuilt_and_compared(
